@@ -1,0 +1,3 @@
+import os
+
+print("listening on", os.environ.get("PORT", "8080"))

@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Runs charter's whole test suite: formatting, vet, golangci-lint, unit tests with the race
+# detector, a short fuzz pass over every parser of untrusted input, and the CLI smoke tests.
+# It installs what it needs (idempotently) and leaves nothing running.
+#
+#   ./scripts/test.sh            # everything
+#   FUZZTIME=30s ./scripts/test.sh   # longer fuzzing
+#   SKIP_LINT=1 ./scripts/test.sh    # no golangci-lint (local iteration only; CI always lints)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+GOLANGCI_VERSION=v2.15.0
+FUZZTIME=${FUZZTIME:-5s}
+export GOFLAGS=${GOFLAGS:--buildvcs=false}
+BIN=$(go env GOPATH)/bin
+
+step() { printf '\n==> %s\n' "$*"; }
+fail() { printf 'test.sh: %s\n' "$*" >&2; exit 1; }
+
+step "gofmt"
+unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './.git/*'))
+[ -z "$unformatted" ] || fail "gofmt needed on: $unformatted"
+
+step "go vet"
+go vet ./...
+
+if [ "${SKIP_LINT:-}" = 1 ] && [ "${CI:-}" != true ]; then
+  step "golangci-lint skipped (SKIP_LINT=1)"
+else
+  step "golangci-lint $GOLANGCI_VERSION"
+  if ! "$BIN/golangci-lint" version 2>/dev/null | grep -q "${GOLANGCI_VERSION#v}"; then
+    echo "installing golangci-lint $GOLANGCI_VERSION (first run only)"
+    go install "github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$GOLANGCI_VERSION" \
+      || fail "could not install golangci-lint $GOLANGCI_VERSION from the Go module proxy"
+  fi
+  "$BIN/golangci-lint" run ./...
+fi
+
+step "unit tests (race detector)"
+go test -race -count=1 ./...
+
+step "fuzz ($FUZZTIME per target)"
+# Every Fuzz* function in the module, each run on its own for FUZZTIME.
+while read -r file; do
+  pkg=./$(dirname "$file")
+  for fn in $(grep -ho '^func Fuzz[A-Za-z0-9_]*' "$file" | sed 's/^func //'); do
+    echo "fuzz $pkg $fn"
+    go test "$pkg" -run '^$' -fuzz "^${fn}\$" -fuzztime "$FUZZTIME" >/tmp/charter-fuzz.log 2>&1 \
+      || { cat /tmp/charter-fuzz.log; fail "fuzz $pkg $fn found a failure (see testdata/fuzz/$fn)"; }
+  done
+done < <(grep -rl --include='*_test.go' '^func Fuzz' . | sed 's|^\./||' | sort)
+
+step "CLI smoke: the README's first command"
+go run ./cmd/charter demo >/tmp/charter-demo.out 2>&1 || { cat /tmp/charter-demo.out; fail "charter demo failed"; }
+tail -n 3 /tmp/charter-demo.out
+
+step "all tests passed"

@@ -18,6 +18,10 @@ type Config struct {
 	DisableIgnorePragma bool `json:"disableIgnorePragma,omitempty"`
 	// AllowedBases are glob patterns from charter.yaml's image.base.allow.
 	AllowedBases []string `json:"allowedBases,omitempty"`
+	// HasDockerignore says whether the build context has a .dockerignore (or
+	// <Dockerfile>.dockerignore). Nil means unknown (a Dockerfile read from stdin), and
+	// rules that depend on it stay silent.
+	HasDockerignore *bool `json:"hasDockerignore,omitempty"`
 }
 
 // check is one rule: its metadata and the function that looks for it.
@@ -55,6 +59,12 @@ func (c *Context) ReportEvidence(ins *Instruction, msg, evidence string) {
 // ReportAliasEvidence combines ReportAlias and ReportEvidence.
 func (c *Context) ReportAliasEvidence(ins *Instruction, alias, msg, evidence string) {
 	c.add(ins, msg, evidence, []string{alias})
+}
+
+// ReportWith records a finding carrying exactly the given aliases (none, one or several),
+// for a rule whose peers agree with only some of its cases.
+func (c *Context) ReportWith(ins *Instruction, aliases []string, msg, evidence string) {
+	c.add(ins, msg, evidence, aliases)
 }
 
 func (c *Context) add(ins *Instruction, msg, evidence string, aliases []string) {
@@ -116,7 +126,7 @@ func Lint(f *File, cfg *Config) []report.Finding {
 // allChecks lists every rule, explicitly. Each group lives in its own file.
 func allChecks() []check {
 	var all []check
-	for _, group := range [][]check{instructionChecks, packageChecks} {
+	for _, group := range [][]check{instructionChecks, labelChecks, packageChecks, shellChecks} {
 		all = append(all, group...)
 	}
 	return all

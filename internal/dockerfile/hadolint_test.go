@@ -74,7 +74,7 @@ func loadHadolintCases(t testing.TB) []hadolintCase {
 			cur.body += line + "\n"
 		}
 		flush()
-		fh.Close()
+		_ = fh.Close()
 	}
 	return cases
 }

@@ -1,0 +1,3 @@
+package secrets
+
+func scan(content []byte) []Match { return nil }

@@ -1,0 +1,88 @@
+package policy
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Error is a problem in a policy file, at a line when one is known. Callers map it to
+// exit code 2; its text is the one line charter prints.
+type Error struct {
+	Path   string
+	Line   int // 1-based; 0 when the problem concerns the whole file
+	Column int // 1-based; 0 when unknown
+	Msg    string
+}
+
+// Error renders "path:line: msg", or "path: msg" when no line applies.
+func (e *Error) Error() string {
+	if e.Line > 0 {
+		return fmt.Sprintf("%s:%d: %s", e.Path, e.Line, e.Msg)
+	}
+	return e.Path + ": " + e.Msg
+}
+
+// suggest returns " (did you mean "x"?)" for the known word closest to got, or "" when
+// none is close enough to be a plausible typo.
+func suggest(got string, known []string) string {
+	best, bestDist := "", 0
+	norm := normalizeKey(got)
+	for _, k := range known {
+		if normalizeKey(k) == norm {
+			return fmt.Sprintf(" (did you mean %q?)", k)
+		}
+		d := editDistance(strings.ToLower(got), strings.ToLower(k))
+		if best == "" || d < bestDist {
+			best, bestDist = k, d
+		}
+	}
+	limit := 2
+	if len(got) <= 4 {
+		limit = 1
+	}
+	if best == "" || bestDist > limit {
+		return ""
+	}
+	return fmt.Sprintf(" (did you mean %q?)", best)
+}
+
+// normalizeKey folds case and separators so failOn, fail-on, fail_on and FAILON compare
+// equal: those are spelling mix-ups, not typos, and deserve a suggestion at any length.
+func normalizeKey(s string) string {
+	return strings.Map(func(r rune) rune {
+		switch r {
+		case '-', '_', ' ':
+			return -1
+		}
+		if r >= 'A' && r <= 'Z' {
+			return r + 'a' - 'A'
+		}
+		return r
+	}, s)
+}
+
+// editDistance is the Levenshtein distance, bounded: inputs are keys a few characters
+// long, and anything longer than 64 runes is never a near miss worth computing.
+func editDistance(a, b string) int {
+	ra, rb := []rune(a), []rune(b)
+	if len(ra) > 64 || len(rb) > 64 {
+		return 1 << 30
+	}
+	prev := make([]int, len(rb)+1)
+	cur := make([]int, len(rb)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(ra); i++ {
+		cur[0] = i
+		for j := 1; j <= len(rb); j++ {
+			cost := 1
+			if ra[i-1] == rb[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(rb)]
+}

@@ -3,6 +3,7 @@ module github.com/charterhq/charter
 go 1.26.8
 
 require (
+	github.com/github/go-spdx/v2 v2.8.0
 	github.com/moby/buildkit v0.34.2
 	github.com/moby/patternmatcher v0.6.1
 	go.yaml.in/yaml/v3 v3.0.6

@@ -126,7 +126,7 @@ func Lint(f *File, cfg *Config) []report.Finding {
 // allChecks lists every rule, explicitly. Each group lives in its own file.
 func allChecks() []check {
 	var all []check
-	for _, group := range [][]check{instructionChecks, labelChecks, packageChecks, shellChecks} {
+	for _, group := range [][]check{instructionChecks, labelChecks, packageChecks, shellChecks, buildkitChecks} {
 		all = append(all, group...)
 	}
 	return all

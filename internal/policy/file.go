@@ -118,8 +118,8 @@ type Limits struct {
 // Job configures charter's supervised entrypoint for automation jobs.
 type Job struct {
 	// Deadline bounds one run, retries included.
-	Deadline Duration   `yaml:"deadline,omitempty"`
-	Retries  Retries    `yaml:"retries,omitempty"`
+	Deadline   Duration   `yaml:"deadline,omitempty"`
+	Retries    Retries    `yaml:"retries,omitempty"`
 	KillSwitch KillSwitch `yaml:"killSwitch,omitempty"`
 	// State is where the job keeps its state: a file path (relative to the charter
 	// file) or a URL, used as written.

@@ -198,7 +198,7 @@ func validRegexp(s string) error {
 		return fmt.Errorf("a pattern must be 1 to %d characters", maxPatternLen)
 	}
 	if _, err := regexp.Compile(s); err != nil {
-		return fmt.Errorf("%q is not a valid regular expression: %v", clip(s), err)
+		return fmt.Errorf("%q is not a valid regular expression: %w", clip(s), err)
 	}
 	return nil
 }

@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"go.yaml.in/yaml/v3"
@@ -29,7 +30,7 @@ func readCapped(name string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
+	defer f.Close() //nolint:errcheck // read-only: a close error loses nothing
 	st, err := f.Stat()
 	if err != nil {
 		return nil, err
@@ -93,15 +94,50 @@ func parseDocument(name string, data []byte) (root *yaml.Node, err error) {
 }
 
 func syntaxError(name string, err error) *Error {
-	msg := err.Error()
-	if m := yamlLineMsg.FindStringSubmatch(msg); m != nil {
-		line, _ := strconv.Atoi(m[1])
-		return &Error{Path: name, Line: line, Msg: "invalid YAML: " + m[2]}
+	msg := strings.TrimPrefix(err.Error(), "yaml: ")
+	line := 0
+	if m := yamlLineMsg.FindStringSubmatch(err.Error()); m != nil {
+		line, _ = strconv.Atoi(m[1])
+		msg = m[2]
 	}
-	if len(msg) > 6 && msg[:6] == "yaml: " {
-		msg = msg[6:]
+	switch {
+	case parserProblems[msg]:
+		// The YAML library reports a parser error's line 0-based (and leaves out line 0);
+		// its scanner errors are 1-based, like every other line charter prints.
+		line++
+	case strings.HasPrefix(msg, "unknown anchor"):
+		return &Error{Path: name, Msg: "YAML aliases (*name) are not allowed; write the value out"}
+	case line == 0 && scannerProblem(msg):
+		line = 1
 	}
-	return &Error{Path: name, Msg: "invalid YAML: " + msg}
+	return &Error{Path: name, Line: line, Msg: "invalid YAML: " + msg}
+}
+
+// parserProblems are the YAML parser's messages (as opposed to its scanner's).
+var parserProblems = map[string]bool{
+	"did not find expected ',' or ']'":       true,
+	"did not find expected ',' or '}'":       true,
+	"did not find expected '-' indicator":    true,
+	"did not find expected <document start>": true,
+	"did not find expected <stream-start>":   true,
+	"did not find expected key":              true,
+	"did not find expected node content":     true,
+	"found duplicate %TAG directive":         true,
+	"found duplicate %YAML directive":        true,
+	"found incompatible YAML document":       true,
+	"found undefined tag handle":             true,
+}
+
+// scannerProblem reports whether msg comes from the YAML scanner, which leaves out the
+// line only for problems on the first one.
+func scannerProblem(msg string) bool {
+	for _, p := range []string{"found ", "did not find ", "could not find ", "mapping values ",
+		"block sequence ", "control characters ", "invalid ", "incomplete ", "while "} {
+		if strings.HasPrefix(msg, p) {
+			return true
+		}
+	}
+	return false
 }
 
 // checkTree rejects aliases and oversized trees, iteratively so that deep nesting cannot
@@ -121,7 +157,10 @@ func checkTree(name string, doc *yaml.Node) error {
 			return &Error{Path: name, Line: n.Line, Column: n.Column,
 				Msg: "YAML aliases (*name) are not allowed; write the value out"}
 		}
-		stack = append(stack, n.Content...)
+		// Children go on in reverse so that the first problem in the file is found first.
+		for i := len(n.Content) - 1; i >= 0; i-- {
+			stack = append(stack, n.Content[i])
+		}
 	}
 	return nil
 }

@@ -125,6 +125,16 @@ func isLowerAlnum(r rune) bool {
 	return r >= 'a' && r <= 'z' || r >= '0' && r <= '9'
 }
 
+// labelPairs reads a LABEL's key/value pairs. BuildKit keeps each pair as three nodes:
+// the key, the value and the separator ("=", or "" for the legacy `LABEL key value`).
+func labelPairs(ins *Instruction) []KeyValue {
+	var out []KeyValue
+	for i := 0; i+1 < len(ins.Args); i += 3 {
+		out = append(out, KeyValue{Key: unquote(ins.Args[i]), Value: unquote(ins.Args[i+1]), HasValue: true})
+	}
+	return out
+}
+
 // labelInstructions returns every LABEL, ONBUILD LABEL included.
 func labelInstructions(f *File) []*Instruction {
 	var out []*Instruction
@@ -138,7 +148,7 @@ func labelInstructions(f *File) []*Instruction {
 
 func checkLabelKeys(c *Context) {
 	for _, ins := range labelInstructions(c.File) {
-		for _, kv := range EnvPairs(ins) {
+		for _, kv := range labelPairs(ins) {
 			if why := labelKeyProblem(kv.Key); why != "" {
 				c.Report(ins, fmt.Sprintf("label key %q %s", kv.Key, why))
 			}
@@ -180,7 +190,7 @@ func checkMissingLabels(c *Context) {
 		}
 		for _, ins := range st.Instructions {
 			if ins.Cmd == "LABEL" {
-				for _, kv := range EnvPairs(ins) {
+				for _, kv := range labelPairs(ins) {
 					set[kv.Key] = true
 				}
 			}
@@ -216,7 +226,7 @@ func checkSuperfluousLabels(c *Context) {
 		return
 	}
 	for _, ins := range labelInstructions(c.File) {
-		for _, kv := range EnvPairs(ins) {
+		for _, kv := range labelPairs(ins) {
 			if _, ok := c.Config.LabelSchema[kv.Key]; !ok {
 				c.Report(ins, fmt.Sprintf("label %q is not in the label schema", kv.Key))
 			}
@@ -229,7 +239,7 @@ func checkEmptyLabels(c *Context) {
 		return
 	}
 	for _, ins := range labelInstructions(c.File) {
-		for _, kv := range EnvPairs(ins) {
+		for _, kv := range labelPairs(ins) {
 			if _, ok := c.Config.LabelSchema[kv.Key]; ok && strings.TrimSpace(kv.Value) == "" {
 				c.Report(ins, fmt.Sprintf("label %q is empty", kv.Key))
 			}
@@ -259,7 +269,7 @@ func checkLabelTypes(c *Context) {
 		return
 	}
 	for _, ins := range labelInstructions(c.File) {
-		for _, kv := range EnvPairs(ins) {
+		for _, kv := range labelPairs(ins) {
 			lt, ok := labelTypes[strings.ToLower(c.Config.LabelSchema[kv.Key])]
 			if !ok || kv.Value == "" || strings.Contains(kv.Value, "$") {
 				continue // untyped, empty (DF163) or filled in at build time

@@ -6,6 +6,7 @@
 #   ./scripts/test.sh            # everything
 #   FUZZTIME=30s ./scripts/test.sh   # longer fuzzing
 #   SKIP_LINT=1 ./scripts/test.sh    # no golangci-lint (local iteration only; CI always lints)
+#   SKIP_IT=1 ./scripts/test.sh      # no integration scripts (local iteration only; CI always runs them)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -49,6 +50,19 @@ while read -r file; do
       || { cat /tmp/charter-fuzz.log; fail "fuzz $pkg $fn found a failure (see testdata/fuzz/$fn)"; }
   done
 done < <(grep -rl --include='*_test.go' '^func Fuzz' . | sed 's|^\./||' | sort)
+
+step "integration (scripts/it/*.sh: real registries, daemons and peer tools)"
+# Each script installs and starts what it needs, idempotently, and stops it on exit.
+# SKIP_IT=1 skips them locally; CI always runs them.
+if [ "${SKIP_IT:-}" = 1 ] && [ "${CI:-}" != true ]; then
+  echo "skipped (SKIP_IT=1)"
+else
+  for it in scripts/it/*.sh; do
+    [ -e "$it" ] || continue
+    echo "--- $it"
+    bash "$it" || fail "$it failed"
+  done
+fi
 
 step "CLI smoke: the README's first command"
 go run ./cmd/charter demo >/tmp/charter-demo.out 2>&1 || { cat /tmp/charter-demo.out; fail "charter demo failed"; }

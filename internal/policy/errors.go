@@ -25,22 +25,26 @@ func (e *Error) Error() string {
 // suggest returns " (did you mean "x"?)" for the known word closest to got, or "" when
 // none is close enough to be a plausible typo.
 func suggest(got string, known []string) string {
-	best, bestDist := "", 0
+	best, bestDist, tie := "", 0, false
 	norm := normalizeKey(got)
 	for _, k := range known {
 		if normalizeKey(k) == norm {
 			return fmt.Sprintf(" (did you mean %q?)", k)
 		}
 		d := editDistance(strings.ToLower(got), strings.ToLower(k))
-		if best == "" || d < bestDist {
-			best, bestDist = k, d
+		switch {
+		case best == "" || d < bestDist:
+			best, bestDist, tie = k, d, false
+		case d == bestDist && k != best:
+			tie = true
 		}
 	}
 	limit := 2
 	if len(got) <= 4 {
 		limit = 1
 	}
-	if best == "" || bestDist > limit {
+	// Two equally close candidates would be a guess; say nothing rather than mislead.
+	if best == "" || bestDist > limit || tie {
 		return ""
 	}
 	return fmt.Sprintf(" (did you mean %q?)", best)

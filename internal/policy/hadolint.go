@@ -67,7 +67,7 @@ var (
 	hadolintThresholds = []string{"error", "warning", "info", "style", "ignore", "none"}
 	hadolintFormats    = []string{"tty", "json", "checkstyle", "codeclimate", "gitlab_codeclimate",
 		"gnu", "codacy", "sonarqube", "sarif", "junit"}
-	hadolintLabelTypes = []string{"text", "url", "spdx", "hash", "rfc3339", "semver", "email", ""}
+	hadolintLabelTypes = []string{"text", "url", "spdx", "hash", "rfc3339", "semver", "email"}
 )
 
 // ParseHadolint parses a hadolint configuration's content. Unlike hadolint, which skips
@@ -151,6 +151,9 @@ func (d *decoder) labelSchema(v *yaml.Node, h *Hadolint) error {
 			return err
 		}
 		h.LabelSchema[label] = s
+		if s == "" {
+			return nil // hadolint reads an empty type as text
+		}
 		return d.check(t, at, oneOf(s, hadolintLabelTypes))
 	})
 }

@@ -49,11 +49,17 @@ var advisoryPrefixes = []string{
 	"SUSE", "OPENSUSE", "CURL", "LBSEC", "CHAINGUARD", "WOLFI", "AZL", "MGASA", "ROOT",
 }
 
+// ghsaShape is GitHub's advisory ID, whose groups may hold no digit at all.
+var ghsaShape = regexp.MustCompile(`^(?i:GHSA)(-[0-9A-Za-z]{4}){3}$`)
+
 var advisoryShape = regexp.MustCompile(`^([A-Za-z][A-Za-z0-9]*)-[A-Za-z0-9:._-]*[0-9][A-Za-z0-9:._-]*$`)
 
 // looksLikeAdvisory reports whether id names a vulnerability advisory rather than a
 // rule: such IDs are the rule of vulnerability findings, so no catalog lists them.
 func looksLikeAdvisory(id string) bool {
+	if ghsaShape.MatchString(id) {
+		return true
+	}
 	m := advisoryShape.FindStringSubmatch(id)
 	return m != nil && slices.Contains(advisoryPrefixes, strings.ToUpper(m[1]))
 }

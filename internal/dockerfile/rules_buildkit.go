@@ -101,8 +101,8 @@ func checkNumericUser(c *Context) {
 			}
 		}
 	}
-	if last == nil {
-		return
+	if last == nil || windowsImage(c.File.Final()) {
+		return // Windows containers name their users (ContainerUser); there is no UID
 	}
 	spec := unquote(strings.TrimSpace(last.Args[0]))
 	user, _, _ := strings.Cut(spec, ":")
@@ -110,6 +110,22 @@ func checkNumericUser(c *Context) {
 		return // numeric, or filled in from a build argument we cannot see
 	}
 	c.Report(last, fmt.Sprintf("USER %s is a name; runtimes enforcing non-root (Kubernetes runAsNonRoot) need a numeric UID", spec))
+}
+
+// windowsImage reports whether a stage builds a Windows image, judged by its platform or
+// by the Windows base images' names.
+func windowsImage(st *Stage) bool {
+	root := st.Root()
+	if strings.HasPrefix(strings.ToLower(root.Platform), "windows") {
+		return true
+	}
+	base := strings.ToLower(root.BaseExpanded)
+	for _, w := range []string{"windows", "nanoserver", "servercore"} {
+		if strings.Contains(base, w) {
+			return true
+		}
+	}
+	return false
 }
 
 func checkWholeFilesystemCopy(c *Context) {

@@ -22,6 +22,7 @@ func TestRuleNumericUser(t *testing.T) {
 		{name: "last USER counts", src: "FROM debian:12\nUSER root\nRUN apt-get update\nUSER 10001\n", want: 0},
 		{name: "builder stage ignored", src: "FROM node:20 AS build\nUSER node\nFROM debian:12\nUSER 10001\n", want: 0},
 		{name: "build arg", src: "FROM debian:12\nARG UID=10001\nUSER ${UID}\n", want: 0},
+		{name: "windows", src: "FROM mcr.microsoft.com/windows/nanoserver:ltsc2022\nUSER ContainerUser\n", want: 0},
 		{name: "no USER", src: "FROM debian:12\n", want: 0},
 	})
 }

@@ -50,7 +50,7 @@ var shellChecks = []check{
 		Title:    "cd in RUN instead of WORKDIR",
 		Description: "A `cd` in RUN only lasts for that one shell, so later instructions silently run somewhere else, and the directory a step depends on is hidden in a command chain. " +
 			"WORKDIR sets the directory for every following instruction, creates it if needed and shows up in the image config.",
-		Remediation: "Use `WORKDIR /path` before the steps that need it (a subshell `(cd dir && make)` is fine when only one command needs another directory).",
+		Remediation: "Use `WORKDIR /path` before the steps that need it. A `cd` into a scratch directory that the same RUN removes again (or one under /tmp) is not reported: a WORKDIR there would leave the directory in the image.",
 		References: []string{
 			"https://github.com/hadolint/hadolint/wiki/DL3003",
 			"https://docs.docker.com/build/building/best-practices/#workdir",
@@ -221,17 +221,47 @@ func checkPointlessCommands(c *Context) {
 
 func checkCd(c *Context) {
 	for _, ins := range runsWithOnBuild(c.File, true) {
-		for _, cmd := range ins.Script().Commands {
-			if cmd.Name == "cd" {
-				dir := "a directory"
-				if p := cmd.Positionals(); len(p) > 0 {
-					dir = p[0]
-				}
-				c.Report(ins, fmt.Sprintf("RUN changes directory with `cd %s`; use WORKDIR so later instructions see the same directory", dir))
-				break
+		cmds := ins.Script().Commands
+		for i, cmd := range cmds {
+			if cmd.Name != "cd" {
+				continue
+			}
+			p := cmd.Positionals()
+			if len(p) == 0 || returnDir(p[0]) || scratchDir(p[0], cmds[i+1:]) {
+				continue
+			}
+			dir := p[0]
+			c.Report(ins, fmt.Sprintf("RUN changes directory with `cd %s`; use WORKDIR so later instructions see the same directory", dir))
+			break
+		}
+	}
+}
+
+// returnDir reports whether a cd goes back somewhere rather than into a working directory
+// (`cd /`, `cd -`, `cd ..`, or `cd` alone for $HOME).
+func returnDir(dir string) bool {
+	return dir == "/" || dir == "-" || dir == ".." || dir == "~"
+}
+
+// scratchDir reports whether dir is a scratch directory for this step only: under /tmp, or
+// removed later in the same RUN (download, build, `rm -rf` the sources). A WORKDIR there
+// would leave the directory behind in the image.
+func scratchDir(dir string, later []*Command) bool {
+	if dir == "/tmp" || strings.HasPrefix(dir, "/tmp/") {
+		return true
+	}
+	for _, c := range later {
+		if c.Name != "rm" {
+			continue
+		}
+		for _, p := range c.Positionals() {
+			p = strings.TrimSuffix(p, "/")
+			if p != "" && (dir == p || strings.HasPrefix(dir, p+"/")) {
+				return true
 			}
 		}
 	}
+	return false
 }
 
 func checkUseraddLog(c *Context) {
@@ -427,15 +457,16 @@ func checkPipefail(c *Context) {
 	}
 }
 
-// unprotectedPipe returns the first pipeline of the script, shown as "a | b", unless the
-// script itself turns on pipefail (`set -o pipefail`, `bash -o pipefail -c …`).
+// unprotectedPipe returns the first pipeline of the script whose failure a shell without
+// pipefail would hide, shown as "a | b", unless the script itself turns pipefail on
+// (`set -o pipefail`, `bash -o pipefail -c …`).
 func unprotectedPipe(s *Script) string {
 	var pipe []*Command
 	for _, cmd := range s.Commands {
 		if cmd.Is("set", "bash", "zsh", "ash", "ksh", "sh") && setsPipefail(cmd) {
 			return ""
 		}
-		if pipe == nil && len(cmd.Pipeline) > 1 {
+		if pipe == nil && len(cmd.Pipeline) > 1 && pipeCanHideFailure(cmd.Pipeline) {
 			pipe = cmd.Pipeline
 		}
 	}
@@ -447,6 +478,18 @@ func unprotectedPipe(s *Script) string {
 		names[i] = p.Name
 	}
 	return strings.Join(names, " | ")
+}
+
+// pipeCanHideFailure reports whether a command before the last one of a pipeline can
+// fail. `echo "$SHA  file" | sha256sum -c -` cannot: echo and printf do not fail, so the
+// pipeline's status is already the one that matters.
+func pipeCanHideFailure(pipe []*Command) bool {
+	for _, c := range pipe[:len(pipe)-1] {
+		if !c.Is("echo", "printf", "true", "yes", ":") {
+			return true
+		}
+	}
+	return false
 }
 
 func checkCopyDot(c *Context) {

@@ -92,6 +92,10 @@ func TestRuleCd(t *testing.T) {
 		{name: "cd chain", src: "FROM debian:12\nRUN cd /src && make\n", want: 1, msg: "cd /src", aliases: []string{"DL3003", "DS-0013"}},
 		{name: "heredoc", src: "FROM debian:12\nRUN <<EOF\ncd /opt\nmake\nEOF\n", want: 1},
 		{name: "exec form sh -c", src: "FROM debian:12\nRUN [\"sh\", \"-c\", \"cd /opt && make\"]\n", want: 1},
+		{name: "build dir removed afterwards", src: "FROM debian:12\nRUN set -eux; mkdir -p /usr/src/app; cd /usr/src/app/build; make; cd /; rm -rf /usr/src/app\n", want: 0},
+		{name: "temp dir variable removed", src: "FROM debian:12\nRUN tempDir=\"$(mktemp -d)\" && cd \"$tempDir\" && make && rm -rf \"$tempDir\"\n", want: 0},
+		{name: "under /tmp", src: "FROM debian:12\nRUN cd /tmp && curl -O x\n", want: 0},
+		{name: "kept directory still reported", src: "FROM debian:12\nRUN cd /tmp && make && cd /opt/app && make install\n", want: 1, msg: "cd /opt/app"},
 		{name: "workdir", src: "FROM debian:12\nWORKDIR /src\nRUN make\n", want: 0},
 		{name: "cd as an argument", src: "FROM debian:12\nRUN echo cd /opt\n", want: 0},
 	})
@@ -174,6 +178,8 @@ func TestRulePipefail(t *testing.T) {
 		{name: "stage built on a stage inherits SHELL", src: "FROM debian:12 AS base\n" + bash + "FROM base\nRUN a | b\n", want: 0},
 		{name: "later SHELL drops it", src: "FROM debian:12\n" + bash + "SHELL [\"/bin/sh\", \"-c\"]\nRUN a | b\n", want: 1},
 		{name: "powershell", src: "FROM mcr.microsoft.com/windows/servercore\nSHELL [\"powershell\", \"-Command\"]\nRUN Get-Item x | Select-Object y\n", want: 0},
+		{name: "echo cannot fail", src: "FROM debian:12\nRUN echo \"$SHA  a.tgz\" | sha256sum -c -\n", want: 0},
+		{name: "later pipe that can fail", src: "FROM debian:12\nRUN echo x | sha256sum -c - && curl x | tar xz\n", want: 1, msg: "curl | tar"},
 		{name: "no pipe", src: "FROM debian:12\nRUN a && b || c\n", want: 0},
 		{name: "quoted bar is no pipe", src: "FROM debian:12\nRUN echo 'a | b'\n", want: 0},
 	})

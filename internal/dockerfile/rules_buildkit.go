@@ -150,17 +150,17 @@ func checkWholeFilesystemCopy(c *Context) {
 	})
 }
 
-// runMount is one --mount of a RUN.
-type runMount struct {
+// mountSpec is one --mount of a RUN.
+type mountSpec struct {
 	typ, target string
 }
 
-// runMounts parses a RUN's --mount flags (`type=cache,target=/root/.cache,sharing=locked`);
+// parseRunMounts parses a RUN's --mount flags (`type=cache,target=/root/.cache,sharing=locked`);
 // the type defaults to bind, as in BuildKit.
-func runMounts(ins *Instruction) []runMount {
-	var out []runMount
+func parseRunMounts(ins *Instruction) []mountSpec {
+	var out []mountSpec
 	for _, v := range ins.FlagValues("mount") {
-		m := runMount{typ: "bind"}
+		m := mountSpec{typ: "bind"}
 		for _, field := range strings.Split(v, ",") {
 			k, val, _ := strings.Cut(strings.TrimSpace(field), "=")
 			val = unquote(val)
@@ -243,7 +243,7 @@ var depCaches = []depCache{
 func checkCacheMounts(c *Context) {
 	for _, ins := range runsWithOnBuild(c.File, true) {
 		var targets []string
-		for _, m := range runMounts(ins) {
+		for _, m := range parseRunMounts(ins) {
 			if m.typ == "cache" || m.typ == "tmpfs" {
 				targets = append(targets, m.target)
 			}
@@ -257,7 +257,7 @@ func checkCacheMounts(c *Context) {
 					break
 				}
 			}
-			if hit == nil || mountCovers(targets, dc.dirs) {
+			if hit == nil || targetsCover(targets, dc.dirs) {
 				continue
 			}
 			sub := ""
@@ -269,7 +269,7 @@ func checkCacheMounts(c *Context) {
 	}
 }
 
-func mountCovers(targets, dirs []string) bool {
+func targetsCover(targets, dirs []string) bool {
 	for _, t := range targets {
 		for _, d := range dirs {
 			if strings.Contains(t, d) {

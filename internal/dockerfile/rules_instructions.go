@@ -588,12 +588,25 @@ func runWorldWritable(c *Context) {
 	})
 }
 
+// worldWritableCommand explains the first command of a RUN that makes paths world-writable.
+// Paths the same RUN deletes again (a scratch directory from mktemp) leave nothing behind.
 func worldWritableCommand(s *Script) string {
+	removed := map[string]bool{}
+	for _, cmd := range s.Commands {
+		if u := cmd.Unwrapped(); u.Name == "rm" {
+			for _, p := range u.Positionals() {
+				removed[p] = true
+			}
+		}
+	}
 	for _, cmd := range s.Commands {
 		u := cmd.Unwrapped()
 		switch u.Name {
 		case "chmod":
 			pos := u.Positionals()
+			if len(pos) >= 2 && allIn(pos[1:], removed) {
+				continue
+			}
 			if len(pos) >= 1 && worldWritable(pos[0]) {
 				return fmt.Sprintf("chmod %s %s makes %s writable by every user", pos[0], strings.Join(pos[1:], " "), targetsText(pos[1:]))
 			}
@@ -604,6 +617,15 @@ func worldWritableCommand(s *Script) string {
 		}
 	}
 	return ""
+}
+
+func allIn(items []string, set map[string]bool) bool {
+	for _, it := range items {
+		if !set[it] {
+			return false
+		}
+	}
+	return true
 }
 
 func targetsText(paths []string) string {
@@ -1045,8 +1067,8 @@ var checkMultipleHealthcheck = check{
 	Rule: report.Rule{
 		ID: "DF021", Aliases: []string{"DL3012", "DS-0023"}, Severity: report.Medium,
 		Title: "More than one HEALTHCHECK in a stage",
-		Description: "Only the last HEALTHCHECK of a stage takes effect; the earlier ones are dead " +
-			"code that a reader may take for the real check.",
+		Description: "Only the last HEALTHCHECK of a stage takes effect. The earlier ones are dead " +
+			"code that a reader may take for the real check, and an edit to them changes nothing.",
 		Remediation: "Keep a single HEALTHCHECK per stage.",
 		References:  []string{dockerRef + "#healthcheck", hadolintWiki + "DL3012", "https://avd.aquasec.com/misconfig/ds023"},
 		Category:    catDocker,
@@ -1163,8 +1185,8 @@ var checkCopyFromSelf = check{
 	Rule: report.Rule{
 		ID: "DF025", Aliases: []string{"DL3023", "DS-0006"}, Severity: report.Medium,
 		Title: "COPY --from names its own stage",
-		Description: "A stage cannot copy from itself: the build fails, or with a same-named image " +
-			"on the registry copies from something else entirely.",
+		Description: "A stage cannot copy from itself, since its files do not exist yet. The build " +
+			"fails, or, when an image of that name exists on the registry, copies from it instead.",
 		Remediation: "Copy from the earlier stage that produced the files, or use a plain COPY or " +
 			"RUN cp within the stage.",
 		References: []string{dockerRef + "#copy---from", hadolintWiki + "DL3023", "https://avd.aquasec.com/misconfig/ds006"},

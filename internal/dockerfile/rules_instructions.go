@@ -222,7 +222,8 @@ var checkRootUser = check{
 			"path it becomes a host compromise. A final stage with no USER runs as its base image's " +
 			"user, which is root for almost every base; a final stage built FROM an earlier stage " +
 			"inherits that stage's USER. An earlier stage left as USER root is reported at MEDIUM: " +
-			"it becomes the image when built with --target.",
+			"it becomes the image when built with --target. A scratch-based final stage with no CMD " +
+			"or ENTRYPOINT is an artifact image (files to export, not a program) and is not reported.",
 		Remediation: "Create an unprivileged user and switch to it at the end of the final stage " +
 			"(USER 65532:65532, or a named user created with useradd/adduser). Use a numeric UID so " +
 			"Kubernetes runAsNonRoot can verify it. Base images whose tag says nonroot already do this.",
@@ -241,7 +242,7 @@ func runRootUser(c *Context) {
 	switch {
 	case userIns == nil:
 		root := final.Root()
-		if baseDefaultsToNonRoot(root) {
+		if baseDefaultsToNonRoot(root) || isArtifactImage(final) {
 			break
 		}
 		base := "scratch"
@@ -305,10 +306,28 @@ func isRootUser(spec string) bool {
 }
 
 // baseDefaultsToNonRoot trusts base images that say so in their reference
-// (gcr.io/distroless/static:nonroot, bitnami/*:rootless…): their config sets a non-root USER.
+// (gcr.io/distroless/static:nonroot, bitnami/*:rootless…): their config sets a non-root
+// USER. Windows Nano Server runs as the unprivileged ContainerUser by default.
 func baseDefaultsToNonRoot(root *Stage) bool {
 	ref := strings.ToLower(root.BaseExpanded)
-	return strings.Contains(ref, "nonroot") || strings.Contains(ref, "rootless")
+	return strings.Contains(ref, "nonroot") || strings.Contains(ref, "rootless") || strings.Contains(ref, "nanoserver")
+}
+
+// isArtifactImage reports whether the final stage is scratch-based with no CMD or
+// ENTRYPOINT (its own or inherited): an image of files to copy out or export, not a
+// program to run.
+func isArtifactImage(final *Stage) bool {
+	if !final.Root().IsScratch() {
+		return false
+	}
+	for s := final; s != nil; s = s.BaseStage {
+		for _, ins := range s.Instructions {
+			if ins.Cmd == "CMD" || ins.Cmd == "ENTRYPOINT" {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // ---------------------------------------------------------------------------------------
@@ -693,18 +712,14 @@ var checkNoHealthcheck = check{
 
 func runNoHealthcheck(c *Context) {
 	final := c.File.Final()
-	hasProcess := false
 	for s := final; s != nil; s = s.BaseStage {
 		for _, ins := range s.Instructions {
-			switch ins.Cmd {
-			case "HEALTHCHECK":
+			if ins.Cmd == "HEALTHCHECK" {
 				return
-			case "CMD", "ENTRYPOINT":
-				hasProcess = true
 			}
 		}
 	}
-	if final.Root().IsScratch() && !hasProcess {
+	if isArtifactImage(final) {
 		return
 	}
 	c.Report(final.From, "the final stage has no HEALTHCHECK (write HEALTHCHECK NONE if probes cover it)")

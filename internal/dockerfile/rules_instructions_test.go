@@ -69,7 +69,9 @@ func TestInstructionRootUser(t *testing.T) {
 	runInstrCases(t, []instrCase{
 		{name: "no USER", rule: "DF001", src: "FROM debian:12\nRUN true\n", want: 1,
 			aliases: []string{"DS-0002", "CIS-DI-0001"}, line: 1, msg: "sets no USER"},
-		{name: "scratch without USER", rule: "DF001", src: "FROM scratch\nCOPY app /app\n", want: 1, msg: "scratch"},
+		{name: "scratch without USER", rule: "DF001", src: "FROM scratch\nCOPY app /app\nENTRYPOINT [\"/app\"]\n", want: 1, msg: "scratch"},
+		{name: "scratch artifact image", rule: "DF001", src: "FROM golang:1 AS b\nFROM scratch\nCOPY --from=b /out /\n", want: 0},
+		{name: "nanoserver", rule: "DF001", src: "FROM mcr.microsoft.com/windows/nanoserver:ltsc2022\nCMD [\"cmd\"]\n", want: 0},
 		{name: "USER root", rule: "DF001", src: "FROM debian:12\nUSER root\n", want: 1,
 			aliases: []string{"DL3002", "DS-0002", "CIS-DI-0001"}, line: 2},
 		{name: "USER 0:0", rule: "DF001", src: "FROM debian:12\nUSER 0:0\n", want: 1},

@@ -32,15 +32,26 @@ func (f *File) Validate(cat *report.Catalog) error {
 }
 
 func knownID(id string, cat *report.Catalog) bool {
-	if _, ok := cat.Lookup(id); ok || looksLikeAdvisory(id) {
+	if _, ok := lookup(cat, id); ok || looksLikeAdvisory(id) {
 		return true
 	}
 	for _, r := range Rules() {
-		if r.ID == id {
+		if strings.EqualFold(r.ID, id) {
 			return true
 		}
 	}
 	return false
+}
+
+// lookup finds a rule by ID or alias as written, then upper-cased (df014 is DF014).
+func lookup(cat *report.Catalog, id string) (report.Rule, bool) {
+	if cat == nil {
+		return report.Rule{}, false
+	}
+	if r, ok := cat.Lookup(id); ok {
+		return r, true
+	}
+	return cat.Lookup(strings.ToUpper(id))
 }
 
 func catalogIDs(cat *report.Catalog) []string {
@@ -58,53 +69,95 @@ func catalogIDs(cat *report.Catalog) []string {
 //   - policy.ignore suppresses matching findings (Suppressed.By "charter.yaml"), except
 //     that an entry whose expires date is before now's date suppresses nothing and is
 //     itself reported as POL001, and an unexpired entry that matched nothing is reported
-//     as POL002.
+//     as POL002 (policy.rules can tune or turn off both).
 //
-// A finding matches an ID when it is the finding's rule or one of the finding's aliases
-// (the peer rules that finding corresponds to), compared without case. cat supplies the
-// POL rules' metadata when it has them. A nil f does nothing.
+// An ID names a finding when it is the finding's rule, one of the finding's aliases, or
+// (with cat) an alias of the finding's rule in the catalog, unless the finding names a
+// different rule of that same peer tool: DL3002 matches a DF001 finding that carries no
+// hadolint ID, but DL3008 (apt-get) does not match a DF010 finding marked DL3013 (pip).
+// IDs compare without case. A nil f does nothing.
 func (f *File) Apply(r *report.Report, cat *report.Catalog, now time.Time) {
 	if f == nil || r == nil {
 		return
 	}
-	r.Findings = f.Policy.Rules.apply(r.Findings)
+	r.Findings = f.Policy.Rules.apply(r.Findings, cat)
 	pol := f.ignore(r, cat, now)
-	r.Findings = append(r.Findings, f.Policy.Rules.apply(pol)...)
+	r.Findings = append(r.Findings, f.Policy.Rules.apply(pol, cat)...)
 }
 
-// apply changes or drops findings by rule. An override naming the finding's rule wins
-// over one naming an alias; among aliases, the first in the file wins.
-func (o Overrides) apply(in []report.Finding) []report.Finding {
+// apply changes or drops findings by rule. The closest match wins (the finding's rule,
+// then its aliases, then the catalog's); among equals, the first in the file.
+func (o Overrides) apply(in []report.Finding, cat *report.Catalog) []report.Finding {
 	if len(o) == 0 {
 		return in
 	}
+	ms := make([]idMatcher, len(o))
+	for i, ov := range o {
+		ms[i] = newMatcher(ov.ID, cat)
+	}
 	out := in[:0]
 	for _, fd := range in {
-		ov, ok := o.find(fd)
-		switch {
-		case !ok:
-		case ov.Off():
-			continue
-		default:
-			fd.Severity = ov.Severity
+		best, bestLevel := -1, noMatch
+		for i, m := range ms {
+			if l := m.match(fd); l != noMatch && (best < 0 || l < bestLevel) {
+				best, bestLevel = i, l
+			}
+		}
+		if best >= 0 {
+			if o[best].Off() {
+				continue
+			}
+			fd.Severity = o[best].Severity
 		}
 		out = append(out, fd)
 	}
 	return out
 }
 
-func (o Overrides) find(fd report.Finding) (Override, bool) {
-	for _, ov := range o {
-		if strings.EqualFold(ov.ID, fd.Rule) {
-			return ov, true
+// Match levels, closest first.
+const (
+	noMatch = iota
+	byRule
+	byAlias
+	byCatalog
+)
+
+// idMatcher decides whether an ID from a policy file names a finding.
+type idMatcher struct {
+	id     string
+	family string // the peer tool's ID prefix: DL, DS-, CIS-DI-
+	rule   string // the catalog rule id is an alias of, or ""
+}
+
+func newMatcher(id string, cat *report.Catalog) idMatcher {
+	m := idMatcher{id: id, family: idFamily(id)}
+	if r, ok := lookup(cat, id); ok && !strings.EqualFold(r.ID, id) {
+		m.rule = r.ID
+	}
+	return m
+}
+
+func (m idMatcher) match(fd report.Finding) int {
+	if strings.EqualFold(fd.Rule, m.id) {
+		return byRule
+	}
+	if hasAlias(fd, m.id) {
+		return byAlias
+	}
+	if m.rule == "" || !strings.EqualFold(fd.Rule, m.rule) {
+		return noMatch
+	}
+	for _, a := range fd.Aliases {
+		if strings.EqualFold(idFamily(a), m.family) {
+			return noMatch // the finding names another rule of that peer
 		}
 	}
-	for _, ov := range o {
-		if hasAlias(fd, ov.ID) {
-			return ov, true
-		}
-	}
-	return Override{}, false
+	return byCatalog
+}
+
+// idFamily strips an ID's trailing number: DL3008 → DL, DS-0002 → DS-, CIS-DI-0001 → CIS-DI-.
+func idFamily(id string) string {
+	return strings.TrimRight(id, "0123456789")
 }
 
 func hasAlias(fd report.Finding, id string) bool {
@@ -127,10 +180,14 @@ func (f *File) ignore(r *report.Report, cat *report.Catalog, now time.Time) []re
 	}
 	today := now.Format(time.DateOnly)
 	used := make([]bool, len(f.Policy.Ignore))
+	ms := make([]idMatcher, len(f.Policy.Ignore))
+	for j, ig := range f.Policy.Ignore {
+		ms[j] = newMatcher(ig.ID, cat)
+	}
 	for i := range r.Findings {
 		fd := &r.Findings[i]
 		for j, ig := range f.Policy.Ignore {
-			if ig.expired(today) || !ig.matches(*fd) {
+			if ig.expired(today) || !ig.matches(*fd, ms[j]) {
 				continue
 			}
 			used[j] = true
@@ -200,8 +257,8 @@ func (ig Ignore) scope() string {
 	return " (" + strings.Join(parts, ", ") + ")"
 }
 
-func (ig Ignore) matches(fd report.Finding) bool {
-	if !matchesID(fd, ig.ID) {
+func (ig Ignore) matches(fd report.Finding, m idMatcher) bool {
+	if m.match(fd) == noMatch {
 		return false
 	}
 	if ig.Package != "" && !matchPackage(ig.Package, fd.Location.Package) {

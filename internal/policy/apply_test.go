@@ -106,6 +106,18 @@ func TestApplyOverrides(t *testing.T) {
 				return f
 			}()},
 			[]string{"DF001 CRITICAL suppressed-by-pragma"}},
+		{"catalog alias reaches a finding without that peer's ID", "{DL3002: off}",
+			[]report.Finding{finding("DF001", report.High, "Dockerfile", 1, "DS-0002", "CIS-DI-0001")},
+			[]string{}},
+		{"catalog alias, finding without aliases", "{dl3057: info}",
+			[]report.Finding{finding("DF014", report.Low, "Dockerfile", 1)},
+			[]string{"DF014 INFO"}},
+		{"finding alias wins over catalog alias", "{DL3002: info, DS-0002: low}",
+			[]report.Finding{finding("DF001", report.High, "Dockerfile", 1, "DS-0002")},
+			[]string{"DF001 LOW"}},
+		{"catalog alias of another rule", "{DL3057: off}",
+			[]report.Finding{finding("DF001", report.High, "Dockerfile", 1)},
+			[]string{"DF001 HIGH"}},
 		{"unrelated findings untouched", "{DF014: off}",
 			[]report.Finding{finding("IMG008", report.Info, "", 0)},
 			[]string{"IMG008 INFO"}},
@@ -150,6 +162,9 @@ func TestApplyIgnore(t *testing.T) {
 		{"advisory id in another case", "{id: cve-2024-1234, reason: r}",
 			[]report.Finding{vuln("CVE-2024-1234", openssl, report.High)}, true,
 			[]string{"CVE-2024-1234 HIGH suppressed-by-charter.yaml"}, "r|"},
+		{"catalog alias: a DF001 that hadolint would not raise", "{id: DL3002, reason: r}",
+			[]report.Finding{finding("DF001", report.High, "Dockerfile", 3, "DS-0002", "CIS-DI-0001")}, false,
+			[]string{"DF001 HIGH suppressed-by-charter.yaml"}, "r|"},
 		{"package given, finding has none", "{id: DF001, package: openssl, reason: r}",
 			[]report.Finding{finding("DF001", report.High, "Dockerfile", 3)}, false,
 			[]string{"DF001 HIGH", "POL002 INFO"}, ""},
@@ -199,6 +214,16 @@ func TestApplyIgnore(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestApplyWithoutCatalog(t *testing.T) {
+	// Without a catalog only the finding's own rule and aliases can match.
+	f := mustParse(t, "version: 1\npolicy:\n  rules: {DL3002: off, DL3057: info}\n")
+	r := newReport(finding("DF001", report.High, "Dockerfile", 1, "DS-0002"), finding("DF014", report.Low, "Dockerfile", 1, "DL3057"))
+	f.Apply(r, nil, day)
+	if got, want := summary(r.Findings), []string{"DF001 HIGH", "DF014 INFO"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("got %q, want %q", got, want)
 	}
 }
 
@@ -294,7 +319,7 @@ func TestApplyNil(t *testing.T) {
 
 func TestValidate(t *testing.T) {
 	cat := testCatalog()
-	ok := "version: 1\npolicy:\n  rules:\n    DF014: off\n    DL3008: info\n    CIS-DI-0008: low\n    CVE-2024-1234: low\n    GHSA-abcd-efgh-ijkl: off\n"
+	ok := "version: 1\npolicy:\n  rules:\n    DF014: off\n    df001: low\n    pol002: off\n    DL3008: info\n    CIS-DI-0008: low\n    CVE-2024-1234: low\n    GHSA-abcd-efgh-ijkl: off\n"
 	if err := mustParse(t, ok).Validate(cat); err != nil {
 		t.Errorf("valid IDs: %v", err)
 	}

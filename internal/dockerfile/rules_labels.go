@@ -12,6 +12,7 @@ import (
 	"github.com/github/go-spdx/v2/spdxexp"
 
 	"github.com/charterhq/charter/internal/report"
+	"github.com/charterhq/charter/internal/secrets"
 )
 
 // labelChecks are the rules about LABEL: key syntax and the label schema a team declares.
@@ -275,10 +276,24 @@ func checkLabelTypes(c *Context) {
 				continue // untyped, empty (DF163) or filled in at build time
 			}
 			if !lt.valid(kv.Value) {
-				c.ReportAliasEvidence(ins, lt.alias, fmt.Sprintf("label %q is not %s", kv.Key, lt.what), kv.Value)
+				c.ReportAliasEvidence(ins, lt.alias, fmt.Sprintf("label %q is not %s", kv.Key, lt.what), labelEvidence(kv.Value))
 			}
 		}
 	}
+}
+
+// labelEvidence is a label value as a finding shows it: redacted when it holds a
+// credential (a token, or a URL with a password).
+func labelEvidence(v string) string {
+	if u, err := url.Parse(v); err == nil && u.User != nil {
+		if _, hasPassword := u.User.Password(); hasPassword {
+			return secrets.Redact(v)
+		}
+	}
+	if len(secrets.ScanString(v)) > 0 {
+		return secrets.Redact(v)
+	}
+	return v
 }
 
 func validLabelURL(v string) bool {

@@ -1,6 +1,9 @@
 package dockerfile
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 func TestRuleLabelKeys(t *testing.T) {
 	runRuleCases(t, "DF160", []ruleCase{
@@ -48,6 +51,19 @@ func TestRuleEmptyLabels(t *testing.T) {
 		{name: "set", cfg: schema, src: "FROM debian:12\nLABEL org.opencontainers.image.revision=2dbfae9\n", want: 0},
 		{name: "other label empty", cfg: schema, src: "FROM debian:12\nLABEL other=\"\"\n", want: 0},
 	})
+}
+
+func TestRuleLabelTypesRedactEvidence(t *testing.T) {
+	cfg := &Config{LabelSchema: map[string]string{"src": "hash", "url": "email"}}
+	for _, v := range []string{"https://bot:hunter2hunter2@git.example.com/app", "ghp_0123456789abcdefghijklmnopqrstuvwxyzAB"} {
+		got := hitsFor(t, "DF164", "FROM debian:12\nLABEL src=\""+v+"\"\n", cfg)
+		if len(got) != 1 {
+			t.Fatalf("%s: got %d findings, want 1", v, len(got))
+		}
+		if strings.Contains(got[0].Evidence, "hunter2") || strings.Contains(got[0].Evidence, "0123456789") || !strings.HasSuffix(got[0].Evidence, "*") {
+			t.Errorf("evidence not redacted: %q", got[0].Evidence)
+		}
+	}
 }
 
 func TestRuleLabelTypes(t *testing.T) {

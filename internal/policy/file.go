@@ -34,8 +34,8 @@ type Image struct {
 
 // BaseImage restricts FROM.
 type BaseImage struct {
-	// Allow holds glob patterns a base image reference must match
-	// ("gcr.io/distroless/static-debian12@sha256:*").
+	// Allow holds patterns a base image reference must match, where * matches any text
+	// and ? one character ("gcr.io/distroless/static-debian12@sha256:*").
 	Allow []string `yaml:"allow,omitempty"`
 }
 

@@ -208,7 +208,7 @@ func TestParseErrors(t *testing.T) {
 
 		// image, signing.
 		{"base allow bad glob", "version: 1\nimage:\n  base:\n    allow:\n      - \"gcr.io/[distroless\"\n",
-			`charter.yaml:5: image.base.allow[0]: "gcr.io/[distroless" is not a valid pattern (check its [ ] and \)`},
+			`charter.yaml:5: image.base.allow[0]: "gcr.io/[distroless": want an image reference pattern using * and ?, like "gcr.io/distroless/*"`},
 		{"image name with space", "version: 1\nimage: {name: \"my image\"}\n",
 			`charter.yaml:2: image.name: "my image" is not an image reference`},
 		{"keys as string", "version: 1\nsigning:\n  keys: cosign.pub\n",

@@ -65,7 +65,7 @@ func (d *decoder) image(n *yaml.Node, img *Image) error {
 		}
 		return d.mapping(v, "image.base", []string{"allow"}, func(_ string, _, v *yaml.Node) error {
 			var err error
-			img.Base.Allow, err = d.strings(v, "image.base.allow", validGlob)
+			img.Base.Allow, err = d.strings(v, "image.base.allow", validBasePattern)
 			return err
 		})
 	})

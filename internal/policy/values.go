@@ -75,6 +75,15 @@ func validPackage(p string) error {
 	return nil
 }
 
+// validBasePattern accepts image.base.allow patterns: an image reference where * matches
+// any text (slashes included) and ? one character, as the base-image rule reads them.
+func validBasePattern(p string) error {
+	if p == "" || strings.ContainsAny(p, " \t[]\\") {
+		return fmt.Errorf("%q: want an image reference pattern using * and ?, like \"gcr.io/distroless/*\"", clip(p))
+	}
+	return nil
+}
+
 var refPattern = regexp.MustCompile(`^[^\s]+$`)
 
 func validRef(s string) error {

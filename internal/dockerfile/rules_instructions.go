@@ -264,8 +264,11 @@ func runRootUser(c *Context) {
 		if u == nil || u == reported || !isRootUser(userArg(u)) {
 			continue
 		}
-		c.ReportWith(u, []string{"DL3002"}, fmt.Sprintf(
-			"stage %s ends as USER %s: built with --target %s, the image runs as root", stageDisplayName(st), userArg(u), stageDisplayName(st)), "")
+		msg := fmt.Sprintf("stage %s ends as USER %s", stageDisplayName(st), userArg(u))
+		if st.Name != "" {
+			msg += fmt.Sprintf(": built with --target %s, the image runs as root", st.Name)
+		}
+		c.ReportWith(u, []string{"DL3002"}, msg, "")
 		setLastSeverity(c, report.Medium)
 	}
 }

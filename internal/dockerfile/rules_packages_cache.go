@@ -322,7 +322,7 @@ func (r *cacheRun) pipCacheOff(call pkgCall) bool {
 			}
 		}
 	}
-	if v, ok := exportedVar(r.ins.Script().Source, "PIP_NO_CACHE_DIR"); ok {
+	if v, ok := exportedVar(runScript(r.ins).Source, "PIP_NO_CACHE_DIR"); ok {
 		return isTruthy(v)
 	}
 	v, ok := pkgVarsAt(r.c.File, r.ins)["PIP_NO_CACHE_DIR"]
@@ -340,6 +340,17 @@ func exportedVar(src, name string) (string, bool) {
 	}
 	val, found := "", false
 	syntax.Walk(file, func(n syntax.Node) bool {
+		if call, ok := n.(*syntax.CallExpr); ok {
+			// sh -c '…export NAME=…': look inside the string too
+			if c := callCommand(call); c != nil && shellNames[c.Name] {
+				if body, ok := c.FlagValue("c"); ok {
+					if v, ok := exportedVar(body, name); ok {
+						val, found = v, true
+					}
+				}
+			}
+			return true
+		}
 		d, ok := n.(*syntax.DeclClause)
 		if !ok || (d.Variant.Value != "export" && d.Variant.Value != "declare") {
 			return true

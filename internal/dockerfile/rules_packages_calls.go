@@ -100,7 +100,7 @@ func asPip(c *Command) *Command {
 // `$NAME` operands (nil: none are resolved).
 func pkgCalls(ins *Instruction, vars func() map[string]string) []pkgCall {
 	var out []pkgCall
-	for i, raw := range ins.Script().Commands {
+	for i, raw := range runScript(ins).Commands {
 		c := raw.Unwrapped()
 		if p := asPip(c); p != nil {
 			c = p
@@ -427,9 +427,31 @@ func hasWord(words []string, w string) bool {
 	return false
 }
 
+// runScript is ins.Script(), except for a RUN whose command line is only heredoc
+// openers (`RUN <<EOF`): there the heredoc bodies are the script, parsed on their own.
+func runScript(ins *Instruction) *Script {
+	s := ins.Script()
+	if s.Err == nil || len(ins.Heredocs) == 0 || ins.JSON {
+		return s
+	}
+	for _, w := range strings.Fields(strings.Join(ins.Args, " ")) {
+		if !strings.HasPrefix(w, "<<") {
+			return s
+		}
+	}
+	var bodies []string
+	for _, h := range ins.Heredocs {
+		if first, _, _ := strings.Cut(h.Content, "\n"); strings.HasPrefix(first, "#!") && !isShellShebang(first) {
+			continue
+		}
+		bodies = append(bodies, h.Content)
+	}
+	return ParseShell(strings.Join(bodies, "\n"))
+}
+
 // unwrapAll returns the script's commands with wrappers looked through.
 func unwrapAll(ins *Instruction) []*Command {
-	cmds := ins.Script().Commands
+	cmds := runScript(ins).Commands
 	out := make([]*Command, len(cmds))
 	for i, c := range cmds {
 		out[i] = c.Unwrapped()

@@ -190,7 +190,11 @@ func validEnvName(s string) error {
 func validKillURL(s string) error {
 	u, err := url.Parse(s)
 	if err != nil || u.Host == "" {
-		return fmt.Errorf("%q is not a URL", clip(s))
+		// Not echoed: a malformed URL may still hold a credential.
+		return errors.New("not a valid URL (want https://host/path)")
+	}
+	if u.User != nil {
+		return errors.New("the URL carries credentials, which do not belong in a charter file")
 	}
 	switch u.Scheme {
 	case "https":

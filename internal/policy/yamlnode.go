@@ -207,11 +207,20 @@ func describe(n *yaml.Node) string {
 	return "a value tagged " + clip(n.Tag)
 }
 
+// clip shortens a value quoted in a message to 40 bytes, on a character boundary: a
+// message is one line, whatever a hostile file holds.
 func clip(s string) string {
-	if len(s) > 40 {
-		return s[:40] + "…"
+	if len(s) <= 40 {
+		return s
 	}
-	return s
+	cut := 0
+	for i := range s {
+		if i > 40 {
+			break
+		}
+		cut = i
+	}
+	return s[:cut] + "…"
 }
 
 // fieldFunc handles one key of a mapping. It is not called for null values: a key
@@ -236,11 +245,11 @@ func (d *decoder) mapping(n *yaml.Node, where string, keys []string, set fieldFu
 		}
 		key := k.Value
 		if first, dup := seen[key]; dup {
-			return d.errf(k, "duplicate key %q%s (first at line %d)", key, inWhere(where), first)
+			return d.errf(k, "duplicate key %q%s (first at line %d)", clip(key), inWhere(where), first)
 		}
 		seen[key] = k.Line
 		if keys != nil && !slices.Contains(keys, key) {
-			return d.errf(k, "unknown key %q%s%s", key, inWhere(where), suggest(key, keys))
+			return d.errf(k, "unknown key %q%s%s", clip(key), inWhere(where), suggest(key, keys))
 		}
 		if isNull(v) {
 			continue

@@ -181,7 +181,9 @@ func TestHostileStreams(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			o := testOptions(t)
 			o.Limits = c.limits
-			im := openLayers(t, o, plainLayer(good), c.layer)
+			// The base layer differs from every tested one: a layer whose diffID the
+			// cache already knows is served from the cache without being read.
+			im := openLayers(t, o, plainLayer(tarOf(t, reg("base", "b"))), c.layer)
 			_, err := im.Walk(context.Background())
 			if !errors.Is(err, c.kind) {
 				t.Fatalf("want %v, got %v", c.kind, err)

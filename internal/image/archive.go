@@ -25,7 +25,7 @@ func readAll(s blobStore, name string, maxBytes int64) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer rc.Close()
+	defer func() { _ = rc.Close() }()
 	if size > maxBytes {
 		return nil, &Error{Kind: ErrLimit, Err: fmt.Errorf("%s is %d bytes (Limits.MaxConfigBytes is %d)", name, size, maxBytes)}
 	}
@@ -91,7 +91,7 @@ func (s *tarStore) index(maxEntries int) error {
 		}
 		name := archivePath(h.Name)
 		switch h.Typeflag {
-		case tar.TypeReg, tar.TypeRegA:
+		case tar.TypeReg, typeRegOld:
 			off, err := s.f.Seek(0, io.SeekCurrent)
 			if err != nil {
 				return err
@@ -101,7 +101,7 @@ func (s *tarStore) index(maxEntries int) error {
 			// docker save links a layer that appears twice to its first copy.
 			t := h.Linkname
 			if h.Typeflag == tar.TypeSymlink {
-				t = path.Join(path.Dir(name), t)
+				t = path.Join(path.Dir(name), t) //nolint:gosec // a lookup key in the archive index; nothing is extracted
 			}
 			s.entries[name] = tarEntry{link: archivePath(t)}
 		}

@@ -84,7 +84,7 @@ func (c *cache) load(l *Layer, as []Analyzer) bool {
 	if err != nil {
 		return false
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }()
 	var ci cachedIndex
 	if err := gob.NewDecoder(bufio.NewReader(f)).Decode(&ci); err != nil || ci.DiffID != l.DiffID.String() {
 		return false

@@ -205,7 +205,7 @@ func (c *daemonClient) export(ctx context.Context, ref, out string, maxBytes int
 	if err != nil {
 		return newErr(ErrUnreachable, "", "", fmt.Errorf("%s: %w", c.host, err))
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	if resp.StatusCode != http.StatusOK {
 		return c.apiError(resp)
 	}

@@ -84,7 +84,7 @@ func writeDirTar(tw *tar.Writer, root *os.Root, maxFiles int) error {
 		if err != nil {
 			return err
 		}
-		defer f.Close()
+		defer func() { _ = f.Close() }()
 		_, err = io.CopyN(tw, f, h.Size)
 		return err
 	})

@@ -8,6 +8,9 @@ import (
 	"strings"
 )
 
+// typeRegOld is the pre-POSIX type flag for a regular file ('\x00'); old layers use it.
+const typeRegOld = '\x00'
+
 const (
 	whiteoutPrefix = ".wh."
 	whiteoutMeta   = ".wh..wh."
@@ -52,7 +55,7 @@ func (b *layerBuilder) add(h *tar.Header) (int, error) {
 	f := File{Path: p, Size: h.Size, UID: h.Uid, GID: h.Gid, Layer: b.layer.Index}
 	f.Mode = h.FileInfo().Mode()
 	switch h.Typeflag {
-	case tar.TypeReg, tar.TypeRegA, tar.TypeGNUSparse, tar.TypeCont:
+	case tar.TypeReg, typeRegOld, tar.TypeGNUSparse, tar.TypeCont:
 		f.Mode &^= fs.ModeType
 	case tar.TypeDir:
 		f.Size = 0
@@ -131,7 +134,7 @@ func (b *layerBuilder) symlink(h *tar.Header, f *File) bool {
 		// Resolved lexically from the link's directory; at run time the kernel stops
 		// at the container root, but a naive extractor would not.
 		rel := strings.TrimPrefix(path.Dir(f.Path), "/")
-		t := path.Clean(path.Join(rel, h.Linkname))
+		t := path.Clean(path.Join(rel, h.Linkname)) //nolint:gosec // checked, never extracted
 		if t == ".." || strings.HasPrefix(t, "../") {
 			b.anomaly(AnomalyLinkEscape, h.Name, "target "+clip(h.Linkname)+" climbs above the root")
 		}

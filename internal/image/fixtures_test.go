@@ -31,7 +31,6 @@ type ent struct {
 	mode int64
 	link string
 	uid  int
-	size int64 // header size when it differs from len(body) (sparse and hostile cases)
 	pax  map[string]string
 }
 
@@ -87,7 +86,7 @@ func zstdOf(t testing.TB, b []byte) []byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer zw.Close()
+	defer func() { _ = zw.Close() }()
 	return zw.EncodeAll(b, nil)
 }
 

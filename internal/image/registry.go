@@ -140,7 +140,7 @@ func (c *registryClient) smallBlob(ctx context.Context, h v1.Hash, maxBytes int6
 	if err != nil {
 		return nil, err
 	}
-	defer rc.Close()
+	defer func() { _ = rc.Close() }()
 	b, err := io.ReadAll(io.LimitReader(rc, maxBytes+1))
 	if err != nil {
 		return nil, c.classify(err)

@@ -32,7 +32,7 @@ var fastRetry = &Backoff{Duration: time.Millisecond, Factor: 2, Steps: 4}
 // testRegistry serves go-containerregistry's in-process registry, behind wrap when given.
 func testRegistry(t *testing.T, wrap func(http.Handler) http.Handler) (host string) {
 	t.Helper()
-	var h http.Handler = registry.New(registry.Logger(log.New(io.Discard, "", 0)))
+	h := registry.New(registry.Logger(log.New(io.Discard, "", 0)))
 	if wrap != nil {
 		h = wrap(h)
 	}
@@ -160,11 +160,11 @@ func TestRegistryRetriesServerErrors(t *testing.T) {
 			if r.Method == http.MethodGet && strings.Contains(r.URL.Path, "/blobs/") {
 				calls.Add(1)
 				// Every blob fails once with 503, then 429, then works.
-				switch n := fails.Add(1); {
-				case n%3 == 1:
+				switch fails.Add(1) % 3 {
+				case 1:
 					http.Error(w, "busy", http.StatusServiceUnavailable)
 					return
-				case n%3 == 2:
+				case 2:
 					http.Error(w, "slow down", http.StatusTooManyRequests)
 					return
 				}

@@ -64,7 +64,7 @@ func squash(layers []*Layer) (map[string]*File, []Hidden) {
 		for i := range l.Files {
 			f := &l.Files[i]
 			n := root.lookup(f.Path, true)
-			if old := n.file; old != nil && !(old.Mode.IsDir() && f.Mode.IsDir()) {
+			if old := n.file; old != nil && (!old.Mode.IsDir() || !f.Mode.IsDir()) {
 				hidden = append(hidden, Hidden{File: old, By: l.Index, How: HiddenByOverwrite})
 			}
 			if !f.Mode.IsDir() {

@@ -106,7 +106,7 @@ func (im *Image) readLayer(ctx context.Context, l *Layer, as []Analyzer, b *budg
 		_ = rc.Close()
 		return err
 	}
-	defer s.Close()
+	defer func() { _ = s.Close() }()
 	w := &layerWalk{lim: &im.opts.Limits, as: as, layer: l, records: make([][]Record, len(as))}
 	if err := w.entries(ctx, tar.NewReader(s.raw)); err != nil {
 		return err

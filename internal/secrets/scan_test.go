@@ -194,7 +194,7 @@ func TestScanRejects(t *testing.T) {
 		"aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCY" + "EXAMPLEKEY",
 		"key = AKIA" + "XXXXXXXXXXXXXXXX",
 		"GITHUB_TOKEN=ghp_" + strings.Repeat("x", 36),
-		"see ghp_" + fake(50, alnum, 20), // too short
+		"see ghp_" + fake(50, alnum, 20),      // too short
 		"xghp_" + fake(51, alnum, 36),         // not at a boundary
 		"sk_" + "test_" + fake(52, alnum, 24), // test mode: not reported
 		"npm_config_cache=/tmp/.npm",
@@ -202,7 +202,7 @@ func TestScanRejects(t *testing.T) {
 		"-----BEGIN PRIVATE KEY-----\n<your key here>\n-----END PRIVATE KEY-----",
 		"-----BEGIN CERTIFICATE-----\n" + fake(53, b64, 200) + "\n-----END CERTIFICATE-----",
 		"-----BEGIN PUBLIC KEY-----\n" + fake(54, b64, 200) + "\n-----END PUBLIC KEY-----",
-		"eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.",                 // unsigned
+		"eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.",                       // unsigned
 		"eyJub3QiOiJqd3QifQ.eyJzdWIiOiJ4In0." + fake(55, b64url, 43), // no alg
 		"DATABASE_URL=postgres://app:example@db/app",
 		"postgres://postgres:postgres@localhost:5432/postgres",

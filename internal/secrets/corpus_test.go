@@ -34,9 +34,9 @@ func corpusFiles(tb testing.TB) []string {
 // expectedInCorpus lists what Scan reports in the Dockerfile corpus, "file:line rule",
 // each reviewed: all are real credentials that those Dockerfiles bake into their images.
 var expectedInCorpus = map[string]string{
-	"jessfraz__dockerfiles__chromium__Dockerfile:42 gcp-api-key": "Chromium's published default Google API key, written to /etc/chromium.d/googleapikeys",
+	"jessfraz__dockerfiles__chromium__Dockerfile:42 gcp-api-key":        "Chromium's published default Google API key, written to /etc/chromium.d/googleapikeys",
 	"jessfraz__dockerfiles__chromium__Dockerfile:42 generic-assignment": "the matching GOOGLE_DEFAULT_CLIENT_SECRET (an OAuth client secret) on the same line",
-	"jessfraz__dockerfiles__telize__Dockerfile:8 generic-assignment": "ENV LICENSE_KEY: a MaxMind license key used to download GeoIP databases",
+	"jessfraz__dockerfiles__telize__Dockerfile:8 generic-assignment":    "ENV LICENSE_KEY: a MaxMind license key used to download GeoIP databases",
 }
 
 func TestDockerfileCorpusFalsePositives(t *testing.T) {

@@ -193,7 +193,6 @@ func TestWriterBoundedBuffer(t *testing.T) {
 type countingWriter struct {
 	tail    []byte
 	markers int
-	hits    int
 }
 
 func (c *countingWriter) Write(p []byte) (int, error) {

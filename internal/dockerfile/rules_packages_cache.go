@@ -64,7 +64,8 @@ func (r *cacheRun) aptUpdate() (string, bool) {
 // run time.
 func (r *cacheRun) aptLists() {
 	tool, ok := r.aptUpdate()
-	if !ok || removes(r.cmds, "/var/lib/apt/lists") || mountCovers(r.ins, "/var/lib/apt/lists") {
+	if !ok || removes(r.cmds, "/var/lib/apt/lists") || mountCovers(r.ins, "/var/lib/apt/lists") ||
+		r.has("apt-get", "dist-clean") || r.has("apt", "dist-clean") {
 		return
 	}
 	aliases := []string{"DKL-DI-0005"}
@@ -107,7 +108,7 @@ func (r *cacheRun) aptArchives() {
 		installs = installs || r.has(t, "install", "upgrade", "dist-upgrade", "full-upgrade", "build-dep")
 	}
 	if !installs || !aptKeepsArchives(r.c.File, r.ins) || mountCovers(r.ins, "/var/cache/apt/archives") ||
-		removes(r.cmds, "/var/cache/apt/archives") || r.has("apt-get", "clean") || r.has("apt", "clean") {
+		removes(r.cmds, "/var/cache/apt/archives") || r.has("apt-get", "clean", "dist-clean") || r.has("apt", "clean", "dist-clean") {
 		return
 	}
 	var aliases []string

@@ -46,6 +46,40 @@ var valueFlags = map[string][]string{
 	"aptitude": {"o", "t", "target-release", "default-release", "F", "display-format", "w", "width"},
 }
 
+// valueFlagSets indexes valueFlags once, so parsing a command allocates no lookup table.
+var valueFlagSets = func() map[string]map[string]bool {
+	sets := map[string]map[string]bool{}
+	for tool, names := range valueFlags {
+		set := map[string]bool{}
+		for _, n := range names {
+			set[n] = true
+		}
+		sets[tool] = set
+	}
+	return sets
+}()
+
+// operands returns the command's positional words; options named in takes consume the
+// next word as their value (`-t bookworm-backports`), and everything after "--" is positional.
+func operands(c *Command, takes map[string]bool) []string {
+	var out []string
+	for i := 0; i < len(c.Args); i++ {
+		a := c.Args[i]
+		if a == "--" {
+			return append(out, c.Args[i+1:]...)
+		}
+		if len(a) > 1 && a[0] == '-' {
+			name := strings.TrimLeft(a, "-")
+			if takes[name] && !strings.Contains(name, "=") {
+				i++
+			}
+			continue
+		}
+		out = append(out, a)
+	}
+	return out
+}
+
 // pkgTool maps a command name to its package-manager family; "" when it is none.
 func pkgTool(name string) string {
 	switch name {
@@ -110,15 +144,37 @@ func pkgCalls(ins *Instruction, vars func() map[string]string) []pkgCall {
 			continue
 		}
 		call := pkgCall{Cmd: c, Orig: raw, Tool: tool, Index: i}
-		pos := c.Positionals(valueFlags[flagTable(tool)]...)
+		pos := operands(c, valueFlagSets[flagTable(tool)])
 		if tool == "gem" || tool == "cargo" {
 			pos = gemOperands(c, tool)
 		}
 		call.Verb, call.Raw = splitVerb(tool, pos)
+		if tool == "yarn" && len(pos) == 0 && c.HasFlag("v", "version", "h", "help") {
+			call.Verb = "" // `yarn --version` is not an install
+		}
 		call.Args, call.Unresolved = expandOperands(call.Raw, vars)
+		if simulates(call) {
+			call.Verb = "simulate " + call.Verb // changes nothing: no rule applies
+		}
+		if out == nil {
+			out = make([]pkgCall, 0, 4)
+		}
 		out = append(out, call)
 	}
 	return out
+}
+
+// simulates reports a dry run: `apt-get install -s`, `yum install --assumeno`, `pip install --dry-run`.
+func simulates(c pkgCall) bool {
+	switch c.Tool {
+	case "apt-get", "apt", "aptitude":
+		return c.Cmd.HasFlag("s", "simulate", "just-print", "dry-run", "recon", "no-act", "print-uris")
+	case "yum", "dnf", "microdnf":
+		return c.Cmd.HasFlag("assumeno")
+	case "zypper", "pip", "npm":
+		return c.Cmd.HasFlag("dry-run")
+	}
+	return false
 }
 
 func flagTable(tool string) string {
@@ -161,10 +217,7 @@ func splitVerb(tool string, pos []string) (string, []string) {
 // gemOperands returns gem's (or cargo's) positionals: words after `--` are build options,
 // and an option gem does not know as a switch takes the next word as its value.
 func gemOperands(c *Command, tool string) []string {
-	takes := map[string]bool{}
-	for _, f := range valueFlags[tool] {
-		takes[f] = true
-	}
+	takes := valueFlagSets[tool]
 	var out []string
 	for i := 0; i < len(c.Args); i++ {
 		a := c.Args[i]
@@ -202,6 +255,16 @@ var gemSwitches = map[string]bool{
 // expandOperands replaces `$NAME`/`${NAME}` words with the words of their value. Words
 // from command substitution, or variables with no known value, are dropped and reported.
 func expandOperands(raw []string, vars func() map[string]string) ([]string, bool) {
+	plain := true
+	for _, w := range raw {
+		if strings.ContainsAny(w, "$`") {
+			plain = false
+			break
+		}
+	}
+	if plain {
+		return raw, false // shared with Raw; neither is modified
+	}
 	var out []string
 	unresolved := false
 	var known map[string]string

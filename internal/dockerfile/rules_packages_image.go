@@ -58,7 +58,9 @@ func osPackagesOf(f *File, ins *Instruction, want func(tool, pkg string) bool, e
 		switch {
 		case verbIs("install", "add", "in", "groupinstall")(call):
 			in := &osInstall{ins: ins, tool: call.Tool, left: map[string]bool{}}
-			in.virtual, _ = call.Cmd.FlagValue("t", "virtual")
+			if call.Tool == "apk" {
+				in.virtual, _ = call.Cmd.FlagValue("t", "virtual")
+			}
 			for _, p := range call.Args {
 				name := pkgBaseName(call.Tool, p)
 				if want(call.Tool, name) && !in.left[name] {
@@ -93,6 +95,11 @@ func osPackagesOf(f *File, ins *Instruction, want func(tool, pkg string) bool, e
 func aptAutoremovesAll(ins *Instruction) bool {
 	marks, removes := false, false
 	for _, c := range unwrapAll(ins) {
+		if c.Name == "xargs" { // apt-mark showmanual | xargs apt-mark auto
+			if pos := c.Positionals("I", "n", "P", "d", "a", "E", "L", "s"); len(pos) > 0 {
+				c = &Command{Name: path.Base(pos[0]), Args: pos[1:]}
+			}
+		}
 		switch {
 		case c.Name == "apt-mark" && c.Subcommand() == "auto":
 			marks = true
@@ -159,7 +166,9 @@ func checkBuildTools(c *Context) {
 		root := final.Root()
 		ref := ParseImageRef(root.BaseExpanded)
 		name := path.Base(ref.Name)
-		if toolchainImages[name] || strings.HasSuffix(ref.Name, "dotnet/sdk") || strings.HasSuffix(ref.Name, "dotnet/core/sdk") {
+		// buildpack-deps:<suite>-curl and -scm are the variants without compilers
+		slim := name == "buildpack-deps" && (strings.HasSuffix(ref.Tag, "-curl") || strings.HasSuffix(ref.Tag, "-scm") || ref.Tag == "curl" || ref.Tag == "scm")
+		if toolchainImages[name] && !slim || strings.HasSuffix(ref.Name, "dotnet/sdk") || strings.HasSuffix(ref.Name, "dotnet/core/sdk") {
 			c.Report(root.From, fmt.Sprintf("the final image is built on %s, a full build toolchain; "+
 				"build in an earlier stage and copy only the result into a runtime or distroless image", root.BaseExpanded))
 		}
@@ -200,15 +209,15 @@ func checkSSH(c *Context) {
 		case "CMD", "ENTRYPOINT":
 			for _, w := range strings.Fields(strings.Join(ins.Args, " ")) {
 				if path.Base(strings.Trim(w, "\"'")) == "sshd" {
-					c.Report(ins, ins.Cmd+" starts sshd: the container runs an SSH server; use `docker exec`/`kubectl exec` for access instead")
+					c.ReportWith(ins, nil, ins.Cmd+" starts sshd: the container runs an SSH server; use `docker exec`/`kubectl exec` for access instead", "")
 					return
 				}
 			}
 		}
 	})
 	for _, in := range osPackages(f, isSSHServer) {
-		c.Report(in.ins, fmt.Sprintf("%s installs an SSH server (%s) in the final image; "+
-			"containers are reached with `docker exec`/`kubectl exec`, not SSH", in.tool, listWords(in.order, 4)))
+		c.ReportWith(in.ins, nil, fmt.Sprintf("%s installs an SSH server (%s) in the final image; "+
+			"containers are reached with `docker exec`/`kubectl exec`, not SSH", in.tool, listWords(in.order, 4)), "")
 	}
 }
 

@@ -252,7 +252,7 @@ func TestCharterFile(t *testing.T) {
 	if code != 1 || !hasRule(r, "POL001") {
 		t.Fatalf("an expired ignore must stop suppressing and be reported: code %d", code)
 	}
-	write("version: 1\npolicy:\n  ignore:\n    - { id: DL3002, reason: accepted, expires: 2027-01-31 }\n  failOn: high\n")
+	write("version: 1\npolicy:\n  ignore:\n    - { id: DL3063, reason: accepted, expires: 2027-01-31 }\n  failOn: high\n")
 	code, out, _ = run(t, dir, "", "lint", "-o", "json")
 	r = decodeReport(t, out)
 	if code != 0 || r.Summary.Suppressed == 0 {
@@ -302,5 +302,23 @@ func TestDemo(t *testing.T) {
 		if !strings.Contains(out, want) {
 			t.Errorf("demo output lacks %q", want)
 		}
+	}
+}
+
+func TestHadolintFailureThreshold(t *testing.T) {
+	dir := project(t, map[string]string{"Dockerfile": goodDockerfile, ".dockerignore": "*\n!app\n", "app": "x"})
+	if code, _, _ := run(t, dir, "", "lint"); code != 0 {
+		t.Fatalf("clean project: code %d", code)
+	}
+	// Every finding fails a gate at info; a .hadolint.yaml asking for that is honoured
+	// unless --fail-on says otherwise.
+	dockerfile := strings.Replace(goodDockerfile, "COPY app /app", "COPY app /app\nRUN true\nRUN true", 1)
+	dir = project(t, map[string]string{"Dockerfile": dockerfile, ".dockerignore": "*\n!app\n", "app": "x",
+		".hadolint.yaml": "failure-threshold: style\n"})
+	if code, out, _ := run(t, dir, "", "lint"); code != 1 {
+		t.Fatalf(".hadolint.yaml failure-threshold: code %d\n%s", code, out)
+	}
+	if code, _, _ := run(t, dir, "", "lint", "--fail-on", "high"); code != 0 {
+		t.Fatalf("--fail-on wins over .hadolint.yaml: code %d", code)
 	}
 }

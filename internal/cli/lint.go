@@ -4,8 +4,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/charterhq/charter/internal/lint"
-	"github.com/charterhq/charter/internal/policy"
-	"github.com/charterhq/charter/internal/report"
 )
 
 func newLintCmd(env Env) *cobra.Command {
@@ -51,18 +49,19 @@ func newLintCmd(env Env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return finish(env, &rf, cmd, r, pf, cat)
+			pf.Apply(r, cat, env.Now())
+			threshold := rf.threshold(cmd, pf)
+			if !cmd.Flags().Changed("fail-on") && (pf == nil || !pf.FailOnSet()) {
+				if s, ok := lint.HadolintFailOn(target); ok {
+					threshold = s
+				}
+			}
+			r.Finalize(threshold)
+			return rf.write(env, r, cat)
 		},
 	}
 	rf.register(cmd)
 	cmd.Flags().StringVar(&contextDir, "context", "", "build context `DIR` of a single Dockerfile (default: its folder)")
 	cmd.Flags().BoolVar(&noContext, "no-context", false, "lint the Dockerfile only; skip the build-context preflight")
 	return cmd
-}
-
-// finish applies the charter file, decides the verdict and writes the report.
-func finish(env Env, rf *reportFlags, cmd *cobra.Command, r *report.Report, pf *policy.File, cat *report.Catalog) error {
-	pf.Apply(r, cat, env.Now())
-	r.Finalize(rf.threshold(cmd, pf))
-	return rf.write(env, r, cat)
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/charterhq/charter/internal/policy"
 	"github.com/charterhq/charter/internal/report"
+	"github.com/charterhq/charter/internal/secrets"
 )
 
 // reportFlags are the flags every report-producing command shares.
@@ -78,6 +79,7 @@ func (f *reportFlags) threshold(cmd *cobra.Command, pf *policy.File) report.Seve
 // write encodes the finalized report to --output or stdout, then turns a failed verdict
 // into errVerdict.
 func (f *reportFlags) write(env Env, r *report.Report, cat *report.Catalog) error {
+	redactReport(r)
 	var buf bytes.Buffer
 	out := r
 	if f.quiet && f.format == "table" {
@@ -104,6 +106,21 @@ func (f *reportFlags) write(env Env, r *report.Report, cat *report.Catalog) erro
 		return errVerdict
 	}
 	return nil
+}
+
+// redactReport is the last line of defence before anything is printed: every free-text
+// field of the report passes through the secrets scanner, whatever the analyzer that
+// wrote it already did. Evidence is already in its redacted form.
+func redactReport(r *report.Report) {
+	red := secrets.NewRedactor(nil, secrets.WithScan())
+	for i := range r.Findings {
+		f := &r.Findings[i]
+		f.Message = red.String(f.Message)
+		f.Location.Instruction = red.String(f.Location.Instruction)
+	}
+	for i, w := range r.Warnings {
+		r.Warnings[i] = red.String(w)
+	}
 }
 
 // failingOnly keeps the findings that fail the verdict.

@@ -2,6 +2,7 @@ package dockerfile
 
 import (
 	"github.com/charterhq/charter/internal/report"
+	"github.com/charterhq/charter/internal/secrets"
 )
 
 // Config tunes the checks. The zero value is charter's defaults.
@@ -75,12 +76,33 @@ func (c *Context) add(ins *Instruction, msg, evidence string, aliases []string) 
 			loc.EndLine = 0
 		}
 		loc.Column = 1
-		loc.Instruction = truncate(ins.Original, 200)
+		loc.Instruction = truncate(redactedSource(ins), 200)
 	}
 	f := c.rule.Finding(loc, msg)
 	f.Aliases = append([]string(nil), aliases...)
 	f.Evidence = evidence
 	c.findings = append(c.findings, f)
+}
+
+// redactedSource is the instruction's text as a finding may show it: the values of
+// secret-named ARG/ENV/LABEL keys and anything the secrets scanner recognises are masked.
+func redactedSource(ins *Instruction) string {
+	var values []string
+	switch ins.Cmd {
+	case "ARG":
+		for _, kv := range ArgPairs(ins) {
+			if kv.Value != "" && secrets.IsSecretName(kv.Key) {
+				values = append(values, kv.Value)
+			}
+		}
+	case "ENV", "LABEL":
+		for _, kv := range EnvPairs(ins) {
+			if kv.Value != "" && secrets.IsSecretName(kv.Key) {
+				values = append(values, kv.Value)
+			}
+		}
+	}
+	return secrets.NewRedactor(values, secrets.WithScan()).String(ins.Original)
 }
 
 func truncate(s string, n int) string {

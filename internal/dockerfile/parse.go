@@ -253,10 +253,8 @@ func (f *File) instruction(node *parser.Node) (*Instruction, error) {
 		if err != nil {
 			return nil, err
 		}
-		switch inner.Cmd {
-		case "ONBUILD", "FROM", "MAINTAINER":
-			return nil, &ParseError{Path: f.Path, Line: node.StartLine, Msg: inner.Cmd + " isn't allowed as an ONBUILD trigger"}
-		}
+		// ONBUILD ONBUILD/FROM/MAINTAINER fail the child build, not this one: they are
+		// kept so that a rule reports them with the rest of the file's problems.
 		inner.OnBuild = true
 		inner.Line, inner.EndLine = node.StartLine, node.EndLine
 		inner.Heredocs = ins.Heredocs
@@ -281,9 +279,8 @@ func (f *File) place(ins *Instruction) error {
 		return nil
 	}
 	if len(f.Stages) == 0 {
-		if ins.Cmd != "ARG" {
-			return &ParseError{Path: f.Path, Line: ins.Line, Msg: ins.Cmd + " before the first FROM (only ARG may come first)"}
-		}
+		// Only ARG belongs before the first FROM; anything else is kept in Global so that
+		// a rule reports it (the builder refuses the file) alongside every other finding.
 		f.Global = append(f.Global, ins)
 		return nil
 	}

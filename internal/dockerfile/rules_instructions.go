@@ -74,6 +74,9 @@ func expandGlobalArgs(f *File, word string) (string, bool) {
 	}
 	vars := map[string]string{}
 	for _, ins := range f.Global {
+		if ins.Cmd != "ARG" {
+			continue
+		}
 		for _, kv := range ArgPairs(ins) {
 			if kv.HasValue {
 				vars[kv.Key] = kv.Value
@@ -214,7 +217,7 @@ func setLastSeverity(c *Context, sev report.Severity) {
 
 var checkRootUser = check{
 	Rule: report.Rule{
-		ID: "DF001", Aliases: []string{"DL3002", "DS-0002", "CIS-DI-0001"}, Severity: report.High,
+		ID: "DF001", Aliases: []string{"DL3002", "DL3063", "DS-0002", "CIS-DI-0001"}, Severity: report.High,
 		Title: "Final stage runs as root",
 		Description: "The image's default user is what every container started from it runs as, " +
 			"unless the runtime overrides it. Running as root turns any code-execution bug into full " +
@@ -227,7 +230,7 @@ var checkRootUser = check{
 		Remediation: "Create an unprivileged user and switch to it at the end of the final stage " +
 			"(USER 65532:65532, or a named user created with useradd/adduser). Use a numeric UID so " +
 			"Kubernetes runAsNonRoot can verify it. Base images whose tag says nonroot already do this.",
-		References: []string{dockerRef + "#user", hadolintWiki + "DL3002",
+		References: []string{dockerRef + "#user", hadolintWiki + "DL3002", hadolintWiki + "DL3063",
 			"https://avd.aquasec.com/misconfig/ds002", "https://github.com/goodwithtech/dockle/blob/master/CHECKPOINT.md#cis-di-0001"},
 		Category: catDocker,
 		Example:  "FROM debian:12-slim\nRUN useradd --uid 10001 --no-create-home app\nUSER 10001:10001",
@@ -249,7 +252,11 @@ func runRootUser(c *Context) {
 		if !root.IsScratch() {
 			base = root.BaseExpanded
 		}
-		c.ReportWith(final.From, []string{"DS-0002", "CIS-DI-0001"},
+		aliases := []string{"DS-0002", "CIS-DI-0001"}
+		if !hasAnyUser(c.File) {
+			aliases = append(aliases, "DL3063")
+		}
+		c.ReportWith(final.From, aliases,
 			fmt.Sprintf("the final stage sets no USER, so containers run as the default user of %s: root", base), "")
 	case isRootUser(userArg(userIns)):
 		reported = userIns
@@ -257,7 +264,7 @@ func runRootUser(c *Context) {
 		if owner != final {
 			msg = fmt.Sprintf("the final stage inherits USER %s from stage %s and runs as root", userArg(userIns), stageDisplayName(owner))
 		}
-		c.Report(userIns, msg)
+		c.ReportWith(userIns, []string{"DL3002", "DS-0002", "CIS-DI-0001"}, msg, "")
 	}
 	for _, st := range c.File.Stages[:len(c.File.Stages)-1] {
 		u := lastUser(st)
@@ -271,6 +278,17 @@ func runRootUser(c *Context) {
 		c.ReportWith(u, []string{"DL3002"}, msg, "")
 		setLastSeverity(c, report.Medium)
 	}
+}
+
+// hasAnyUser reports whether any stage of the file has a USER instruction (hadolint's
+// DL3063 asks only that).
+func hasAnyUser(f *File) bool {
+	for _, st := range f.Stages {
+		if lastUser(st) != nil {
+			return true
+		}
+	}
+	return false
 }
 
 // lastUser returns the stage's last USER instruction (ONBUILD USER applies to child images
@@ -420,7 +438,7 @@ func runBaseDigest(c *Context) {
 
 var checkSecretEnvArg = check{
 	Rule: report.Rule{
-		ID: "DF004", Aliases: []string{"DS-0031", "CIS-DI-0010"}, Severity: report.Critical,
+		ID: "DF004", Aliases: []string{"DL3064", "DS-0031", "CIS-DI-0010"}, Severity: report.Critical,
 		Title: "Secret in ENV or ARG",
 		Description: "ENV values are stored in the image configuration, readable by anyone who can " +
 			"pull the image and by every process in every container. Build arguments are recorded " +
@@ -430,7 +448,7 @@ var checkSecretEnvArg = check{
 		Remediation: "Pass build-time secrets with BuildKit secret mounts (RUN --mount=type=secret," +
 			"id=npm_token …, docker build --secret id=npm_token,env=NPM_TOKEN) and give runtime " +
 			"secrets to the container at start (orchestrator secrets, mounted files), never in the image.",
-		References: []string{"https://docs.docker.com/build/building/secrets/", dockerRef + "#arg",
+		References: []string{"https://docs.docker.com/build/building/secrets/", dockerRef + "#arg", hadolintWiki + "DL3064",
 			"https://avd.aquasec.com/misconfig/ds031"},
 		Category: catDocker,
 		Example:  "RUN --mount=type=secret,id=npm_token,env=NPM_TOKEN npm ci",
@@ -477,7 +495,8 @@ func reportSecretPair(c *Context, ins *Instruction, kv KeyValue) {
 		return
 	}
 	if m := secrets.ScanString(kv.Value); len(m) > 0 {
-		c.ReportEvidence(ins, fmt.Sprintf("%s %s holds what looks like a %s", ins.Cmd, kv.Key, m[0].Title), secrets.Redact(m[0].Value))
+		c.ReportWith(ins, []string{"DS-0031", "CIS-DI-0010"},
+			fmt.Sprintf("%s %s holds what looks like a %s", ins.Cmd, kv.Key, m[0].Title), secrets.Redact(m[0].Value))
 	}
 }
 
@@ -696,7 +715,7 @@ func worldWritable(mode string) bool {
 
 var checkNoHealthcheck = check{
 	Rule: report.Rule{
-		ID: "DF014", Aliases: []string{"DS-0026", "CIS-DI-0006"}, Severity: report.Low,
+		ID: "DF014", Aliases: []string{"DL3057", "DS-0026", "CIS-DI-0006"}, Severity: report.Low,
 		Title: "No HEALTHCHECK",
 		Description: "Without a HEALTHCHECK, Docker, Compose and Swarm only know whether the process " +
 			"exists, not whether it still serves: a deadlocked server stays 'running' forever. " +
@@ -705,7 +724,7 @@ var checkNoHealthcheck = check{
 			"image (files to copy out, not a service) and is not reported.",
 		Remediation: "Add a HEALTHCHECK that exercises the service (HEALTHCHECK CMD [\"/app\", \"-health\"]) " +
 			"or, when an orchestrator's probes do the job, write HEALTHCHECK NONE to record the decision.",
-		References: []string{dockerRef + "#healthcheck", "https://avd.aquasec.com/misconfig/ds026",
+		References: []string{dockerRef + "#healthcheck", hadolintWiki + "DL3057", "https://avd.aquasec.com/misconfig/ds026",
 			"https://github.com/goodwithtech/dockle/blob/master/CHECKPOINT.md#cis-di-0006"},
 		Category: catDocker,
 		Example:  "HEALTHCHECK --interval=30s --timeout=3s CMD [\"/app\", \"healthcheck\"]",

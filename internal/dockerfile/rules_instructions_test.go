@@ -68,7 +68,7 @@ func runInstrCases(t *testing.T, cases []instrCase) {
 func TestInstructionRootUser(t *testing.T) {
 	runInstrCases(t, []instrCase{
 		{name: "no USER", rule: "DF001", src: "FROM debian:12\nRUN true\n", want: 1,
-			aliases: []string{"DS-0002", "CIS-DI-0001"}, line: 1, msg: "sets no USER"},
+			aliases: []string{"DS-0002", "CIS-DI-0001", "DL3063"}, line: 1, msg: "sets no USER"},
 		{name: "scratch without USER", rule: "DF001", src: "FROM scratch\nCOPY app /app\nENTRYPOINT [\"/app\"]\n", want: 1, msg: "scratch"},
 		{name: "scratch artifact image", rule: "DF001", src: "FROM golang:1 AS b\nFROM scratch\nCOPY --from=b /out /\n", want: 0},
 		{name: "nanoserver", rule: "DF001", src: "FROM mcr.microsoft.com/windows/nanoserver:ltsc2022\nCMD [\"cmd\"]\n", want: 0},
@@ -140,7 +140,7 @@ func TestInstructionBaseImages(t *testing.T) {
 func TestInstructionSecrets(t *testing.T) {
 	runInstrCases(t, []instrCase{
 		{name: "ENV password", rule: "DF004", src: "FROM debian:12\nENV DB_PASSWORD=hunter2hunter2\n", want: 1,
-			aliases: []string{"DS-0031", "CIS-DI-0010"}, msg: "DB_PASSWORD"},
+			aliases: []string{"DL3064", "DS-0031", "CIS-DI-0010"}, msg: "DB_PASSWORD"},
 		{name: "legacy ENV form", rule: "DF004", src: "FROM debian:12\nENV GITHUB_TOKEN ghp_notarealtoken\n", want: 1},
 		{name: "ARG without default", rule: "DF004", src: "FROM debian:12\nARG NPM_TOKEN\nRUN npm ci\n", want: 1, msg: "build argument"},
 		{name: "global ARG", rule: "DF004", src: "ARG API_SECRET=abc\nFROM debian:12\n", want: 1},
@@ -263,7 +263,7 @@ func TestInstructionWorldWritable(t *testing.T) {
 
 func TestInstructionHealthcheckAndSocket(t *testing.T) {
 	runInstrCases(t, []instrCase{
-		{name: "missing", rule: "DF014", src: "FROM nginx:1.27\nCMD [\"nginx\"]\n", want: 1, aliases: []string{"DS-0026", "CIS-DI-0006"}},
+		{name: "missing", rule: "DF014", src: "FROM nginx:1.27\nCMD [\"nginx\"]\n", want: 1, aliases: []string{"DL3057", "DS-0026", "CIS-DI-0006"}},
 		{name: "present", rule: "DF014", src: "FROM nginx:1.27\nHEALTHCHECK CMD curl -f http://localhost/\n", want: 0},
 		{name: "NONE is a decision", rule: "DF014", src: "FROM nginx:1.27\nHEALTHCHECK NONE\n", want: 0},
 		{name: "inherited from stage", rule: "DF014", src: "FROM nginx:1.27 AS base\nHEALTHCHECK NONE\nFROM base\n", want: 0},

@@ -2,6 +2,7 @@ package dockerfile
 
 import (
 	"path"
+	"regexp"
 	"strings"
 
 	"mvdan.cc/sh/v3/syntax"
@@ -50,24 +51,47 @@ func (i *Instruction) Script() *Script {
 	return i.script
 }
 
-// shellSource is the text a shell runs for a shell-form RUN: the command line and, when it
-// is only a heredoc opener, the heredoc bodies (unless they start with a non-shell shebang).
+// shellSource is the text a shell runs for a shell-form RUN. When the command line is only
+// heredoc openers, or a shell reading one (`RUN <<EOF bash`), the heredoc bodies are the
+// script (unless they start with a non-shell shebang such as python's). Otherwise the
+// heredocs are data for the command (`RUN cat <<EOF >/etc/app.conf`) and are put back as
+// proper here-documents so that their lines are not taken for commands.
 func (i *Instruction) shellSource() string {
 	src := strings.Join(i.Args, " ")
 	if len(i.Heredocs) == 0 {
 		return src
 	}
 	var b strings.Builder
+	if rest := strings.Fields(heredocOpener.ReplaceAllString(src, "")); len(rest) == 0 || isShellName(rest[0]) {
+		for _, h := range i.Heredocs {
+			body := h.Content
+			if first, _, _ := strings.Cut(body, "\n"); strings.HasPrefix(first, "#!") && !isShellShebang(first) {
+				continue
+			}
+			b.WriteString(body)
+			b.WriteString("\n")
+		}
+		return b.String()
+	}
 	b.WriteString(src)
 	for _, h := range i.Heredocs {
-		body := h.Content
-		if first, _, _ := strings.Cut(body, "\n"); strings.HasPrefix(first, "#!") && !isShellShebang(first) {
-			continue
-		}
 		b.WriteString("\n")
-		b.WriteString(body)
+		b.WriteString(strings.TrimSuffix(h.Content, "\n"))
+		b.WriteString("\n")
+		b.WriteString(h.Name)
 	}
-	return b.String()
+	return b.String() + "\n"
+}
+
+// heredocOpener matches `<<EOF`, `<<-EOF`, `<<"EOF"` and `<<'EOF'` on a RUN line.
+var heredocOpener = regexp.MustCompile(`<<-?\s*["']?[A-Za-z_][A-Za-z0-9_]*["']?`)
+
+func isShellName(cmd string) bool {
+	switch path.Base(cmd) {
+	case "sh", "bash", "ash", "dash", "zsh", "ksh":
+		return true
+	}
+	return false
 }
 
 func isShellShebang(line string) bool {

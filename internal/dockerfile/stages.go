@@ -11,6 +11,9 @@ import (
 func (f *File) GlobalArgs() map[string]string {
 	args := map[string]string{}
 	for _, ins := range f.Global {
+		if ins.Cmd != "ARG" {
+			continue
+		}
 		for _, kv := range ArgPairs(ins) {
 			args[kv.Key] = kv.Value
 		}
@@ -35,11 +38,11 @@ func ArgPairs(ins *Instruction) []KeyValue {
 	return out
 }
 
-// EnvPairs returns the key/value pairs of ENV or LABEL (BuildKit stores them alternating;
-// the legacy `ENV key value` form arrives as one pair too).
+// EnvPairs returns the key/value pairs of ENV or LABEL. BuildKit stores each pair as three
+// values: key, value and the separator ("=" for `k=v`, "" for the legacy `ENV k v` form).
 func EnvPairs(ins *Instruction) []KeyValue {
 	var out []KeyValue
-	for i := 0; i+1 < len(ins.Args); i += 2 {
+	for i := 0; i+1 < len(ins.Args); i += 3 {
 		out = append(out, KeyValue{Key: unquote(ins.Args[i]), Value: unquote(ins.Args[i+1]), HasValue: true})
 	}
 	return out

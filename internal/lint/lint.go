@@ -263,3 +263,24 @@ func findHadolint(dir, stop string) (string, bool) {
 	}
 	return policy.FindHadolint(".")
 }
+
+// HadolintFailOn returns the threshold a .hadolint.yaml for target asks for
+// (failure-threshold, or no-fail), so that a team switching from hadolint keeps its gate.
+// It is consulted only when neither --fail-on nor the charter file's policy.failOn is set.
+func HadolintFailOn(target string) (report.Severity, bool) {
+	dir := target
+	if target == "-" {
+		dir = "."
+	} else if info, err := os.Stat(target); err == nil && !info.IsDir() {
+		dir = filepath.Dir(target)
+	}
+	p, ok := findHadolint(dir, dir)
+	if !ok {
+		return report.SeverityNone, false
+	}
+	hl, err := policy.LoadHadolint(p)
+	if err != nil {
+		return report.SeverityNone, false
+	}
+	return hl.FailOn()
+}

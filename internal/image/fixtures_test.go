@@ -324,3 +324,5 @@ func finalPaths(x *Index) []string {
 func layoutWriteIndex(dir string, idx v1.ImageIndex) (layout.Path, error) {
 	return layout.Write(dir, idx)
 }
+
+func emptyIndex() v1.ImageIndex { return empty.Index }

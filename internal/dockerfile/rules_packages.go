@@ -53,7 +53,7 @@ var packageChecks = []check{
 			"Removing them in a later RUN does not help, because the earlier layer still carries them; they only make the image bigger and slower to pull and scan. " +
 			"apt-get install without --no-install-recommends pulls in recommended packages too, which often doubles what an install costs in size and attack surface. " +
 			"Only stages that end up in the final image (and ONBUILD triggers) are checked; a BuildKit cache or tmpfs mount on the cache directory counts as clean.",
-		Remediation: "Clean up in the same RUN that installs: `apt-get install -y --no-install-recommends … && rm -rf /var/lib/apt/lists/*`, `apk add --no-cache …`, " +
+		Remediation: "Clean up in the same RUN that installs: `apt-get install -y --no-install-recommends … && rm -rf /var/lib/apt/lists/*` (or `apt-get dist-clean` on apt 2.7+), `apk add --no-cache …`, " +
 			"`yum install -y … && yum clean all`, `dnf … && dnf clean all`, `zypper … && zypper clean --all`, `pip install --no-cache-dir …`, `yarn install && yarn cache clean`; " +
 			"or keep caches out of the layer with `RUN --mount=type=cache,target=/var/cache/apt …`.",
 		References: []string{

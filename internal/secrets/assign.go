@@ -148,7 +148,7 @@ func (s *scanner) value(j int, xml bool) (vs, ve int, quoted bool) {
 // isAWSSecretName reports whether a key names an AWS secret access key
 // (aws_secret_access_key, AWS_SECRET_KEY, secretAccessKey).
 func isAWSSecretName(name string) bool {
-	n := strings.ToLower(strings.NewReplacer("_", "", "-", "").Replace(name))
+	n := lettersOnly(name)
 	return strings.Contains(n, "secretaccesskey") || (strings.Contains(n, "aws") && strings.Contains(n, "secret"))
 }
 

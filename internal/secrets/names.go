@@ -15,6 +15,7 @@ import (
 //     /etc/ssl/certs/, apt keyrings)
 //   - "keystore": *.p12, *.pfx, *.jks, *.keystore, *.bks; not a truststore
 //   - "dotenv": .env and .env.*; not .env.example, .env.sample, .env.template, .env.dist
+//     and other templates, nor documentation (.env.md)
 //   - "aws-credentials": .aws/credentials
 //   - "docker-config": .docker/config.json, .dockercfg
 //   - "npmrc", "pypirc", "netrc" (.netrc, _netrc), "git-credentials", "pgpass",
@@ -128,7 +129,7 @@ func classifyByPattern(dir, base string) string {
 // isTemplateSuffix reports whether .env.<suffix> is a template checked in on purpose.
 func isTemplateSuffix(s string) bool {
 	switch s {
-	case "example", "sample", "template", "dist", "tmpl", "tpl", "defaults", "schema":
+	case "example", "sample", "template", "dist", "tmpl", "tpl", "defaults", "schema", "md", "rst":
 		return true
 	}
 	return strings.HasSuffix(s, ".example") || strings.HasSuffix(s, ".sample") || strings.HasSuffix(s, ".template")

@@ -30,6 +30,7 @@ const (
 // logs and a child process's output. It is immutable and safe for concurrent use.
 type Redactor struct {
 	values    []string
+	bvalues   [][]byte  // values, as bytes
 	first     [256]bool // first bytes of values
 	maxLen    int
 	multiLine bool // a value holds a line break, so a match can cross a line end
@@ -58,6 +59,7 @@ func NewRedactor(values []string, opts ...Option) *Redactor {
 			return
 		}
 		r.values = append(r.values, v)
+		r.bvalues = append(r.bvalues, []byte(v))
 		r.first[v[0]] = true
 		r.maxLen = max(r.maxLen, len(v))
 		r.multiLine = r.multiLine || strings.ContainsAny(v, "\r\n")
@@ -87,15 +89,14 @@ func (r *Redactor) String(s string) string {
 		return s
 	}
 	b := []byte(s)
-	var out []byte
-	var st redactState
-	for len(b) > 0 {
+	var cuts []int
+	for end := 0; end < len(b); {
 		var sg segmenter
-		c := sg.next(b, true)
-		out = r.render(out, b, c, &st)
-		b = b[c:]
+		end += sg.next(b[end:], true)
+		cuts = append(cuts, end)
 	}
-	return string(out)
+	var st redactState
+	return string(r.render(nil, b, cuts, &st))
 }
 
 func (r *Redactor) containsValue(s string) bool {
@@ -127,6 +128,7 @@ type redactWriter struct {
 	buf    []byte // pending bytes are buf[off:]; a segment starts at off
 	off    int
 	seg    segmenter
+	cuts   []int // segment ends in the batch being rendered
 	st     redactState
 	out    []byte
 	err    error
@@ -176,22 +178,25 @@ func (rw *redactWriter) Close() error {
 
 // flush renders and writes every segment that can be settled now.
 func (rw *redactWriter) flush(final bool) error {
-	rw.out = rw.out[:0]
-	for rw.off < len(rw.buf) {
-		pending := rw.buf[rw.off:]
-		c := rw.seg.next(pending, final)
-		if c == 0 || !rw.r.settled(pending, c, final) {
+	pending := rw.buf[rw.off:]
+	rw.cuts = rw.cuts[:0]
+	end := 0
+	for end < len(pending) {
+		c := rw.seg.next(pending[end:], final)
+		if c == 0 || !rw.r.settled(pending, end+c, final) {
 			break
 		}
-		rw.out = rw.r.render(rw.out, pending, c, &rw.st)
-		rw.off += c
+		end += c
+		rw.cuts = append(rw.cuts, end)
 		rw.seg = segmenter{}
 	}
+	if end == 0 {
+		return nil
+	}
+	rw.out = rw.r.render(rw.out[:0], pending, rw.cuts, &rw.st)
+	rw.off += end
 	if rw.off == len(rw.buf) {
 		rw.buf, rw.off = rw.buf[:0], 0
-	}
-	if len(rw.out) == 0 {
-		return nil
 	}
 	if _, err := rw.w.Write(rw.out); err != nil {
 		rw.err = err
@@ -217,7 +222,7 @@ func (sg *segmenter) next(buf []byte, final bool) int {
 	}
 	lim := min(len(buf), maxSegment)
 	for sg.pos < lim {
-		k := bytes.IndexAny(buf[sg.pos:lim], "\n\r")
+		k := indexEOL(buf[sg.pos:lim])
 		if k < 0 {
 			break
 		}
@@ -241,6 +246,9 @@ func (sg *segmenter) next(buf []byte, final bool) int {
 // pemOpenAfter reports whether a private-key block is open after line, so that the
 // lines of a key stay in one segment and Scan sees the whole block.
 func pemOpenAfter(open bool, line []byte) bool {
+	if !bytes.Contains(line, []byte("-----")) {
+		return open
+	}
 	b := bytes.LastIndex(line, []byte("-----BEGIN "))
 	e := bytes.LastIndex(line, []byte("-----END "))
 	switch {
@@ -250,6 +258,21 @@ func pemOpenAfter(open bool, line []byte) bool {
 		return false
 	}
 	return open
+}
+
+// indexEOL returns the index of the first '\n' or '\r' in b, or -1.
+func indexEOL(b []byte) int {
+	n := bytes.IndexByte(b, '\n')
+	if n < 0 {
+		n = len(b)
+	}
+	if r := bytes.IndexByte(b[:n], '\r'); r >= 0 {
+		return r
+	}
+	if n == len(b) {
+		return -1
+	}
+	return n
 }
 
 // forcedCut cuts a segment with no usable line end: after the last blank in its second
@@ -296,17 +319,20 @@ type interval struct {
 	marker     string
 }
 
-// render appends the redacted form of buf[:c] to out. Values are matched in buf (which
-// may extend past c), Scan in buf[:c].
-func (r *Redactor) render(out, buf []byte, c int, st *redactState) []byte {
+// render appends the redacted form of buf[:c] to out, where c is the last of cuts, the
+// ends of the segments in buf. Values are matched in buf (which may extend past c), Scan
+// in each segment on its own; rendering segments one by one or together gives the same
+// bytes, since a run of covered bytes that crosses a cut gets one marker either way.
+func (r *Redactor) render(out, buf []byte, cuts []int, st *redactState) []byte {
+	c := cuts[len(cuts)-1]
 	var ivs []interval
 	if st.carry > 0 {
 		ivs = append(ivs, interval{0, st.carry, Marker})
 	}
-	for _, v := range r.values {
+	for _, v := range r.bvalues {
 		hay := buf[:min(len(buf), c+len(v)-1)]
 		for off := 0; off < c; {
-			k := bytes.Index(hay[off:], []byte(v))
+			k := bytes.Index(hay[off:], v)
 			if k < 0 || off+k >= c {
 				break
 			}
@@ -315,8 +341,12 @@ func (r *Redactor) render(out, buf []byte, c int, st *redactState) []byte {
 		}
 	}
 	if r.scan {
-		for _, m := range scan(buf[:c]) {
-			ivs = append(ivs, interval{m.Start, m.End, MarkerPrefix + m.Rule + "]"})
+		prev := 0
+		for _, cut := range cuts {
+			for _, cd := range scanCandidates(buf[prev:cut]) {
+				ivs = append(ivs, interval{prev + cd.start, prev + cd.end, MarkerPrefix + cd.r.id + "]"})
+			}
+			prev = cut
 		}
 	}
 	if len(ivs) == 0 {

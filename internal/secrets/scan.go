@@ -124,16 +124,36 @@ type scanner struct {
 }
 
 func scan(c []byte) []Match {
-	s := scanner{c: c, endFrom: -1}
-	bits := anchorBits
-	for i := 0; i+1 < len(c); i++ {
-		k := uint(c[i])<<8 | uint(c[i+1])
-		if bits[k>>3]&(1<<(k&7)) == 0 || i < s.skip {
-			continue
-		}
-		s.at(i)
+	if len(c) < 2 {
+		return nil
 	}
+	s := scanner{c: c, endFrom: -1}
+	s.run()
 	return s.matches()
+}
+
+// run makes the single pass over the content, examining each anchor.
+func (s *scanner) run() {
+	c := s.c
+	bits := anchorBits
+	prev := uint16(c[0])
+	for i, b := range c[1:] {
+		k := prev<<8 | uint16(b)
+		prev = uint16(b)
+		if bits[k>>3]&(1<<(k&7)) != 0 && i >= s.skip {
+			s.at(i) // the pair starts at c[i]
+		}
+	}
+}
+
+// scanCandidates returns what scan would, as spans without copies of the values.
+func scanCandidates(c []byte) []candidate {
+	if len(c) < 2 {
+		return nil
+	}
+	s := scanner{c: c, endFrom: -1}
+	s.run()
+	return s.settle()
 }
 
 // at examines the anchor pair at c[i], c[i+1].
@@ -176,9 +196,25 @@ func (s *scanner) add(r *rule, start, end int) {
 	}
 }
 
-// matches settles overlaps (the higher priority wins, then the earlier, then the longer)
-// and returns the matches in order.
+// matches returns the settled candidates as matches, with their lines and values.
 func (s *scanner) matches() []Match {
+	kept := s.settle()
+	if len(kept) == 0 {
+		return nil
+	}
+	out := make([]Match, len(kept))
+	line, pos := 1, 0
+	for k, cd := range kept {
+		line += bytes.Count(s.c[pos:cd.start], []byte{'\n'})
+		pos = cd.start
+		out[k] = Match{Rule: cd.r.id, Title: cd.r.title, Line: line, Start: cd.start, End: cd.end, Value: string(s.c[cd.start:cd.end])}
+	}
+	return out
+}
+
+// settle settles overlaps (the higher priority wins, then the earlier, then the longer)
+// and returns the candidates kept, in order.
+func (s *scanner) settle() []candidate {
 	if len(s.cands) == 0 {
 		return nil
 	}
@@ -201,14 +237,7 @@ func (s *scanner) matches() []Match {
 		}
 		kept = append(kept, cd)
 	}
-	out := make([]Match, len(kept))
-	line, pos := 1, 0
-	for k, cd := range kept {
-		line += bytes.Count(s.c[pos:cd.start], []byte{'\n'})
-		pos = cd.start
-		out[k] = Match{Rule: cd.r.id, Title: cd.r.title, Line: line, Start: cd.start, End: cd.end, Value: string(s.c[cd.start:cd.end])}
-	}
-	return out
+	return kept
 }
 
 // hasKeyword reports whether b starts with a generic-assignment keyword, in any case.

@@ -58,6 +58,7 @@ func FuzzRedactorWriter(f *testing.F) {
 		f.Add(s, "changeme|"+fake(uint64(i), alnum, 12)+"|line one\nline two", uint64(i))
 	}
 	f.Add([]byte("aaaaaaaaaa\nab\ncd\nabcd"), "aaaa|b\nc|abcd", uint64(7))
+	f.Add([]byte{}, "", uint64(0))
 	f.Fuzz(func(t *testing.T, data []byte, values string, seed uint64) {
 		vals := strings.Split(values, "|")
 		r := NewRedactor(vals, WithScan())

@@ -85,7 +85,7 @@ func NewRedactor(values []string, opts ...Option) *Redactor {
 // (with WithScan) by "[REDACTED:<rule>]". Adjacent or overlapping secrets become one
 // marker. The result is the same as writing s through Writer in any number of pieces.
 func (r *Redactor) String(s string) string {
-	if !r.scan && !r.containsValue(s) {
+	if s == "" || !r.scan && !r.containsValue(s) {
 		return s
 	}
 	b := []byte(s)

@@ -43,6 +43,9 @@ func TestRedactWithScan(t *testing.T) {
 	if got != want {
 		t.Errorf("got %q\nwant %q", got, want)
 	}
+	if got := r.String(""); got != "" {
+		t.Errorf("String(\"\") = %q", got)
+	}
 	if NewRedactor(nil).String(in) != in {
 		t.Error("a Redactor without values or WithScan changed its input")
 	}

@@ -161,13 +161,17 @@ func imageOf(t testing.TB, layers []v1.Layer, history []v1.History) v1.Image {
 
 // leakyImage is the image most tests share: a secret added then deleted, an opaque
 // directory, an overwrite, and history with an empty_layer entry.
-func leakyImage(t testing.TB) v1.Image {
+func leakyImage(t testing.TB) v1.Image { return leakyImageWith(t, zstdLayer) }
+
+// leakyImageWith builds leakyImage with its middle layer compressed by mid (Docker
+// before 23 cannot load zstd layers).
+func leakyImageWith(t testing.TB, mid func(testing.TB, []byte) *rawLayer) v1.Image {
 	l0 := gzLayer(t, tarOf(t,
 		dir("etc/"), reg("etc/passwd", "root:x:0:0::/root:/bin/sh\n"),
 		dir("app/"), reg("app/.env", "TOKEN=ghp_0123456789abcdef0123456789abcdef0123\n"),
 		dir("app/cache/"), reg("app/cache/a", "a"), reg("app/cache/b", "b"),
 		ent{name: "bin/sh", body: "#!shell", mode: 0o4755}))
-	l1 := zstdLayer(t, tarOf(t,
+	l1 := mid(t, tarOf(t,
 		reg("app/.wh..env", ""), reg("app/cache/.wh..wh..opq", ""), reg("app/cache/c", "c"),
 		reg("app/main", "binary")))
 	l2 := plainLayer(tarOf(t, reg("etc/passwd", "root:x:0:0::/root:/sbin/nologin\n")))

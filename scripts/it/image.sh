@@ -1,0 +1,156 @@
+#!/usr/bin/env bash
+# Integration tests for internal/image against real servers: Debian's docker-registry on
+# 127.0.0.1 and a private dockerd (its own socket, data and exec roots; no iptables, no
+# bridge). It installs what it needs (idempotently), builds the fixture images locally
+# from scratch and a busybox rootfs (no public registry is used), pushes them to the
+# registry, runs the Go integration tests, and stops everything it started on exit.
+#
+#   scripts/it/image.sh          # a missing tool skips, unless CI=true (then it fails)
+#   KEEP=1 scripts/it/image.sh   # leave the scratch directory for a look afterwards
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+DIR=$(mktemp -d /tmp/charter-it-image.XXXXXX)
+FIX=internal/image/testdata/it
+DOCKERD_PID=
+REGISTRY_PID=
+
+log() { printf 'it/image: %s\n' "$*" >&2; }
+
+cleanup() {
+  local rc=$?
+  set +e
+  if [ -n "$DOCKERD_PID" ] && kill -0 "$DOCKERD_PID" 2>/dev/null; then
+    kill "$DOCKERD_PID" 2>/dev/null || true
+    for _ in $(seq 1 30); do kill -0 "$DOCKERD_PID" 2>/dev/null || break; sleep 0.5; done
+    kill -9 "$DOCKERD_PID" 2>/dev/null || true
+  fi
+  if [ -n "$REGISTRY_PID" ]; then
+    kill "$REGISTRY_PID" 2>/dev/null || true
+    wait "$REGISTRY_PID" 2>/dev/null || true
+  fi
+  # dockerd unmounts its layers on a clean stop; anything left under DIR goes now.
+  { grep -o " $DIR[^ ]*" /proc/mounts 2>/dev/null || true; } | sort -r | while read -r m; do umount -l "$m" 2>/dev/null; done
+  if [ "${KEEP:-}" = 1 ]; then
+    log "kept $DIR"
+  else
+    rm -rf "$DIR" 2>/dev/null || true
+  fi
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+missing() {
+  if [ "${CI:-}" = true ]; then
+    log "FAIL: $*"
+    exit 1
+  fi
+  log "skipped: $*"
+  exit 0
+}
+
+# --- tools -----------------------------------------------------------------------------
+need_install=0
+for tool in dockerd docker-registry busybox; do command -v "$tool" >/dev/null || need_install=1; done
+if [ "$need_install" = 1 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    log "installing docker.io, docker-registry, busybox-static"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get install -y -qq --no-install-recommends docker.io docker-registry busybox-static >"$DIR/apt.log" 2>&1 \
+      || { apt-get update -qq >>"$DIR/apt.log" 2>&1 && apt-get install -y -qq --no-install-recommends docker.io docker-registry busybox-static >>"$DIR/apt.log" 2>&1; } \
+      || { tail -n 20 "$DIR/apt.log" >&2; missing "could not install docker.io docker-registry busybox-static"; }
+  fi
+fi
+command -v dockerd >/dev/null || missing "dockerd not installed (apt-get install docker.io)"
+command -v docker-registry >/dev/null || missing "docker-registry not installed (apt-get install docker-registry)"
+BUSYBOX=$(command -v busybox || true)
+[ -n "$BUSYBOX" ] || missing "busybox not installed (apt-get install busybox-static)"
+# The client that ships with the daemon: it still has the classic builder, which needs no
+# buildx plugin.
+DOCKER=/usr/bin/docker
+[ -x "$DOCKER" ] || DOCKER=$(command -v docker) || missing "no docker client"
+
+free_port() {
+  local p
+  for p in $(seq 15000 15999); do
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p"; return; fi
+  done
+  return 1
+}
+
+# --- registry --------------------------------------------------------------------------
+PORT=$(free_port)
+REGISTRY=127.0.0.1:$PORT
+mkdir -p "$DIR/registry"
+cat >"$DIR/registry.yml" <<YAML
+version: 0.1
+log: { level: warn }
+storage:
+  filesystem: { rootdirectory: $DIR/registry }
+  delete: { enabled: true }
+http:
+  addr: $REGISTRY
+YAML
+docker-registry serve "$DIR/registry.yml" >"$DIR/registry.log" 2>&1 &
+REGISTRY_PID=$!
+for _ in $(seq 1 50); do
+  curl -fsS "http://$REGISTRY/v2/" >/dev/null 2>&1 && break
+  kill -0 "$REGISTRY_PID" 2>/dev/null || { cat "$DIR/registry.log" >&2; log "FAIL: registry did not start"; exit 1; }
+  sleep 0.2
+done
+curl -fsS "http://$REGISTRY/v2/" >/dev/null || { cat "$DIR/registry.log" >&2; log "FAIL: registry not answering"; exit 1; }
+log "registry on $REGISTRY"
+
+# --- dockerd ---------------------------------------------------------------------------
+export DOCKER_HOST=unix://$DIR/d.sock
+dockerd --host "$DOCKER_HOST" --data-root "$DIR/data" --exec-root "$DIR/exec" \
+  --pidfile "$DIR/d.pid" --iptables=false --bridge=none >"$DIR/dockerd.log" 2>&1 &
+DOCKERD_PID=$!
+for _ in $(seq 1 120); do
+  "$DOCKER" version >/dev/null 2>&1 && break
+  kill -0 "$DOCKERD_PID" 2>/dev/null || { tail -n 30 "$DIR/dockerd.log" >&2; log "FAIL: dockerd exited"; exit 1; }
+  sleep 0.5
+done
+"$DOCKER" version >/dev/null 2>&1 || { tail -n 30 "$DIR/dockerd.log" >&2; log "FAIL: dockerd not answering"; exit 1; }
+log "dockerd on $DOCKER_HOST"
+
+# --- fixtures --------------------------------------------------------------------------
+# The secrets are fakes, written here rather than committed, so the repository itself
+# carries no key-shaped files.
+leaky=$DIR/ctx-leaky
+mkdir -p "$leaky/rootfs/bin" "$leaky/rootfs/etc" "$leaky/rootfs/tmp"
+cp "$BUSYBOX" "$leaky/rootfs/bin/busybox"
+ln -s busybox "$leaky/rootfs/bin/sh"
+printf 'root:x:0:0:root:/root:/bin/sh\n' >"$leaky/rootfs/etc/passwd"
+printf 'DATABASE_PASSWORD=charter-fake-password-123\n' >"$leaky/.env"
+{ echo '-----BEGIN OPENSSH PRIVATE KEY-----'
+  head -c 300 /dev/urandom | base64
+  echo '-----END OPENSSH PRIVATE KEY-----'; } >"$leaky/id_rsa"
+cp "$FIX/leaky/Dockerfile" "$leaky/Dockerfile"
+clean=$DIR/ctx-clean
+mkdir -p "$clean"
+printf 'hello from a clean image\n' >"$clean/hello.txt"
+cp "$FIX/clean/Dockerfile" "$clean/Dockerfile"
+
+export DOCKER_BUILDKIT=0
+for name in leaky clean; do
+  "$DOCKER" build -q -t "charter-it/$name:1" "$DIR/ctx-$name" >"$DIR/build-$name.log" 2>&1 \
+    || { cat "$DIR/build-$name.log" >&2; log "FAIL: docker build $name"; exit 1; }
+  "$DOCKER" tag "charter-it/$name:1" "$REGISTRY/charter-it/$name:1"
+  "$DOCKER" push -q "$REGISTRY/charter-it/$name:1" >"$DIR/push-$name.log" 2>&1 \
+    || { cat "$DIR/push-$name.log" >&2; log "FAIL: docker push $name"; exit 1; }
+done
+"$DOCKER" save -o "$DIR/leaky.tar" charter-it/leaky:1
+log "fixtures built: charter-it/leaky:1, charter-it/clean:1"
+
+# --- tests -----------------------------------------------------------------------------
+export CHARTER_IT_REGISTRY=$REGISTRY
+export CHARTER_IT_DOCKER_HOST=$DOCKER_HOST
+export CHARTER_IT_ARCHIVE=$DIR/leaky.tar
+export CHARTER_IT_ROOTFS=$leaky/rootfs
+export CHARTER_CACHE_DIR=$DIR/cache
+go test -count=1 -run 'Integration' -v ./internal/image/ 2>&1 | tee "$DIR/go-test.log" | grep -E '^(=== RUN|--- |\s+\S+_test.go|ok|FAIL|PASS)' || true
+grep -q '^ok' "$DIR/go-test.log" || { log "FAIL: integration tests"; exit 1; }
+grep -q -- '--- SKIP' "$DIR/go-test.log" && { log "FAIL: an integration test skipped with its servers running"; exit 1; }
+log "integration tests passed"

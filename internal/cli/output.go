@@ -151,7 +151,7 @@ func writeFileAtomic(path string, data []byte) error {
 		_ = os.Remove(tmp.Name())
 		return fmt.Errorf("--output %s: %w", path, err)
 	}
-	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
+	if err := os.Chmod(tmp.Name(), 0o644); err != nil { //nolint:gosec // reports are meant to be read by CI uploaders and other users
 		_ = os.Remove(tmp.Name())
 		return fmt.Errorf("--output %s: %w", path, err)
 	}

@@ -1,6 +1,8 @@
 package secrets
 
 import (
+	"bytes"
+	"encoding/base64"
 	"math"
 	"strings"
 )
@@ -37,9 +39,30 @@ func (s *scanner) assignment(i int) {
 		s.add(ruleAWSSecret, vs, ve)
 		return
 	}
-	if IsSecretName(name) && plausibleSecret(v, quoted) && !containsName(v, name) {
+	if IsSecretName(name) && plausibleSecret(v, quoted) && !containsName(v, name) && !s.documentationLine(vs) {
 		s.add(ruleGeneric, vs, ve)
 	}
+}
+
+// documentationLine reports whether the line around i names a documentation domain
+// (example.com, example.org, example.net): OAuth and API references show their sample
+// tokens in such URLs.
+func (s *scanner) documentationLine(i int) bool {
+	c := s.c
+	a, b := max(0, i-maxLineBack), min(len(c), i+maxValueLen)
+	if k := bytes.LastIndexAny(c[a:i], "\n\r"); k >= 0 {
+		a += k + 1
+	}
+	if k := bytes.IndexAny(c[i:b], "\n\r"); k >= 0 {
+		b = i + k
+	}
+	line := c[a:b]
+	for _, d := range [...]string{"example.com", "example.org", "example.net"} {
+		if bytes.Contains(line, []byte(d)) {
+			return true
+		}
+	}
+	return false
 }
 
 func isKeyByte(b byte) bool { return isWordByte(b) || b == '-' || b == '.' }
@@ -188,7 +211,7 @@ func lettersOnly(s string) string {
 // plausibleSecret is the gate of the generic rule: length, placeholders, references,
 // code, then randomness.
 func plausibleSecret(v string, quoted bool) bool {
-	if len(v) < 8 || len(v) > maxValueLen || isPlaceholder(v) {
+	if len(v) < 8 || len(v) > maxValueLen || isPlaceholder(v) || isPlaceholder(decodedText(v)) {
 		return false
 	}
 	if !quoted && (looksLikeCode(v) || !strings.ContainsAny(v, "0123456789")) {
@@ -197,12 +220,29 @@ func plausibleSecret(v string, quoted bool) bool {
 	return looksRandom(v)
 }
 
+// decodedText returns what a base64 value decodes to when that is text, so that
+// "bm90IHJlYWxseSBteSBwYXNzd29yZA==" is seen as the placeholder it is; else "".
+func decodedText(v string) string {
+	if len(v)%4 != 0 {
+		return ""
+	}
+	b, err := base64.StdEncoding.DecodeString(v)
+	if err != nil {
+		return ""
+	}
+	for _, c := range b {
+		if c < ' ' || c > '~' {
+			return ""
+		}
+	}
+	return string(b)
+}
+
 // placeholderWords inside a value mark it as an example, a template or a reference to
 // where the real secret lives.
 var placeholderWords = []string{
 	"example", "changeme", "change_me", "change-me", "changeit", "placeholder", "dummy",
-	"sample", "redacted", "your", "xxx", "***", "...", "fake", "test", "password", "passwd",
-	"ssword", "secret", "token", "credential", "insert", "replace", "todo", "fixme", "1234", "abcd", "qwerty",
+	"sample", "redacted", "your", "xxx", "***", "...", "fake", "test", "pass", "ssword", "secret", "token", "credential", "insert", "replace", "todo", "fixme", "1234", "abcd", "qwerty",
 	"${", "{{", "}}", "$(", "%(", "%s", "%v", "%d", "<", ">", "env.", "environ", "getenv",
 	"process.env", "vault:", "arn:aws:", "ssm:", "secretsmanager", "keyvault", "enc[",
 	"/run/secrets", "://",
@@ -216,9 +256,25 @@ var placeholderPrefixes = []string{"$", "%", "@", "!", "&", "*", "#", "/", "./",
 var placeholderExact = setOf("null", "none", "nil", "undefined", "true", "false", "empty",
 	"default", "required", "optional", "string")
 
+// knownExamples are sample credentials from specifications and popular documentation
+// (RFC 6749's access and refresh tokens, jwt.io's sample signature).
+var knownExamples = []string{"2YotnFZFEjr1zCsicMWpAA", "tGzv3JOkF0XG5Qx2TlKWIA", "SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c"}
+
+func isKnownExample(v string) bool {
+	for _, e := range knownExamples {
+		if strings.Contains(v, e) {
+			return true
+		}
+	}
+	return false
+}
+
 func isPlaceholder(v string) bool {
 	l := strings.ToLower(v)
-	if placeholderExact[l] {
+	if placeholderExact[l] || hasSchemePrefix(l) {
+		return true
+	}
+	if isKnownExample(v) {
 		return true
 	}
 	letters := lettersOnly(v)
@@ -233,6 +289,16 @@ func isPlaceholder(v string) bool {
 		}
 	}
 	return false
+}
+
+// hasSchemePrefix reports a value that starts like a URI or a reference to where the
+// secret is kept (context:…, awskms:…, op://…, sops:…): a lower-case word and a colon.
+func hasSchemePrefix(l string) bool {
+	i := 0
+	for i < len(l) && (isLower(l[i]) || (i > 0 && (isDigit(l[i]) || l[i] == '+' || l[i] == '.' || l[i] == '-'))) {
+		i++
+	}
+	return i >= 2 && i < len(l) && l[i] == ':'
 }
 
 // looksLikeCode reports whether an unquoted value is an expression (a call, an index, a

@@ -285,7 +285,8 @@ var switchWords = setOf("allow", "allowed", "enable", "enabled", "disable", "dis
 	"require", "required", "skip", "no", "is", "has", "random", "empty", "generate",
 	"generated", "reset", "rotate", "rotation", "expire", "expires", "expired", "expiry",
 	"check", "verify", "validate", "validation", "min", "max", "minimum", "maximum",
-	"policy", "complexity", "strength", "prompt", "less", "protected", "encrypted", "hashed")
+	"policy", "complexity", "strength", "prompt", "less", "protected", "encrypted", "hashed",
+	"public")
 
 // metadataWords after a secret noun mean the name holds something about the secret.
 var metadataWords = setOf("file", "files", "path", "paths", "dir", "directory", "folder", "url",
@@ -302,7 +303,7 @@ var metadataWords = setOf("file", "files", "path", "paths", "dir", "directory", 
 	"curve", "sig", "signature", "cert", "certificate", "public", "pub", "level", "limit",
 	"index", "map", "list", "dest", "target", "output", "input", "template", "config", "cfg",
 	"conf", "option", "options", "flag", "flags", "request", "response", "expiration",
-	"sha384")
+	"sha384", "encryption", "hashing", "cipher", "strategy", "backend", "storage")
 
 // keyQualifiers make a following "key" a secret key.
 var keyQualifiers = setOf("api", "access", "secret", "private", "auth", "client", "signing",

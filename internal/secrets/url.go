@@ -76,6 +76,9 @@ func plausibleURLPassword(user, pass string) bool {
 	if len(pass) < 6 || pass == user || isPlaceholder(pass) || strings.ContainsAny(pass, " \t") {
 		return false
 	}
+	if user == "" && strings.Contains(pass, ":") { // cvs://:pserver:anoncvs@host
+		return false
+	}
 	if l := lettersOnly(pass); strings.Contains(l, "pass") || strings.Contains(l, "pwd") || strings.Contains(l, "sword") {
 		return false
 	}

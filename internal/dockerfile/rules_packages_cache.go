@@ -323,7 +323,7 @@ func (r *cacheRun) pipCacheOff(call pkgCall) bool {
 			}
 		}
 	}
-	if v, ok := exportedVar(runScript(r.ins).Source, "PIP_NO_CACHE_DIR"); ok {
+	if v, ok := exportedVar(r.ins.Script().Source, "PIP_NO_CACHE_DIR"); ok {
 		return isTruthy(v)
 	}
 	v, ok := pkgVarsAt(r.c.File, r.ins)["PIP_NO_CACHE_DIR"]

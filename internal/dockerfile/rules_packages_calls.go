@@ -62,7 +62,7 @@ var valueFlagSets = func() map[string]map[string]bool {
 // operands returns the command's positional words; options named in takes consume the
 // next word as their value (`-t bookworm-backports`), and everything after "--" is positional.
 func operands(c *Command, takes map[string]bool) []string {
-	var out []string
+	out := make([]string, 0, len(c.Args))
 	for i := 0; i < len(c.Args); i++ {
 		a := c.Args[i]
 		if a == "--" {
@@ -131,17 +131,30 @@ func asPip(c *Command) *Command {
 }
 
 // pkgCalls returns the package-manager commands a RUN executes, in order. vars resolves
-// `$NAME` operands (nil: none are resolved).
+// `$NAME` operands (nil: none are resolved); it is called at most once.
 func pkgCalls(ins *Instruction, vars func() map[string]string) []pkgCall {
-	var out []pkgCall
-	for i, raw := range runScript(ins).Commands {
-		c := raw.Unwrapped()
-		if p := asPip(c); p != nil {
-			c = p
+	if vars != nil {
+		var known map[string]string
+		lookup := vars
+		vars = func() map[string]string {
+			if known == nil {
+				known = lookup()
+			}
+			return known
 		}
+	}
+	var out []pkgCall
+	for i, raw := range ins.Script().Commands {
+		c := raw
 		tool := pkgTool(c.Name)
 		if tool == "" {
-			continue
+			c = raw.Unwrapped()
+			if p := asPip(c); p != nil {
+				c = p
+			}
+			if tool = pkgTool(c.Name); tool == "" {
+				continue
+			}
 		}
 		call := pkgCall{Cmd: c, Orig: raw, Tool: tool, Index: i}
 		pos := operands(c, valueFlagSets[flagTable(tool)])
@@ -153,11 +166,11 @@ func pkgCalls(ins *Instruction, vars func() map[string]string) []pkgCall {
 			call.Verb = "" // `yarn --version` is not an install
 		}
 		call.Args, call.Unresolved = expandOperands(call.Raw, vars)
-		if simulates(call) {
+		if call.Verb != "" && call.Verb != "update" && simulates(call) {
 			call.Verb = "simulate " + call.Verb // changes nothing: no rule applies
 		}
 		if out == nil {
-			out = make([]pkgCall, 0, 4)
+			out = make([]pkgCall, 0, 2)
 		}
 		out = append(out, call)
 	}
@@ -490,31 +503,9 @@ func hasWord(words []string, w string) bool {
 	return false
 }
 
-// runScript is ins.Script(), except for a RUN whose command line is only heredoc
-// openers (`RUN <<EOF`): there the heredoc bodies are the script, parsed on their own.
-func runScript(ins *Instruction) *Script {
-	s := ins.Script()
-	if s.Err == nil || len(ins.Heredocs) == 0 || ins.JSON {
-		return s
-	}
-	for _, w := range strings.Fields(strings.Join(ins.Args, " ")) {
-		if !strings.HasPrefix(w, "<<") {
-			return s
-		}
-	}
-	var bodies []string
-	for _, h := range ins.Heredocs {
-		if first, _, _ := strings.Cut(h.Content, "\n"); strings.HasPrefix(first, "#!") && !isShellShebang(first) {
-			continue
-		}
-		bodies = append(bodies, h.Content)
-	}
-	return ParseShell(strings.Join(bodies, "\n"))
-}
-
 // unwrapAll returns the script's commands with wrappers looked through.
 func unwrapAll(ins *Instruction) []*Command {
-	cmds := runScript(ins).Commands
+	cmds := ins.Script().Commands
 	out := make([]*Command, len(cmds))
 	for i, c := range cmds {
 		out[i] = c.Unwrapped()

@@ -82,7 +82,7 @@ func osPackagesOf(f *File, ins *Instruction, want func(tool, pkg string) bool, e
 			}
 		}
 	}
-	if aptAutoremovesAll(ins) {
+	if len(mine) > 0 && aptAutoremovesAll(ins) {
 		for _, in := range mine {
 			in.left = map[string]bool{}
 		}
@@ -94,21 +94,47 @@ func osPackagesOf(f *File, ins *Instruction, want func(tool, pkg string) bool, e
 // installed: `apt-mark auto '.*'` … `apt-get purge -y --auto-remove`.
 func aptAutoremovesAll(ins *Instruction) bool {
 	marks, removes := false, false
-	for _, c := range unwrapAll(ins) {
-		if c.Name == "xargs" { // apt-mark showmanual | xargs apt-mark auto
-			if pos := c.Positionals("I", "n", "P", "d", "a", "E", "L", "s"); len(pos) > 0 {
+	for _, raw := range ins.Script().Commands {
+		c := raw
+		switch c.Name {
+		case "apt-mark", "apt-get", "apt":
+		case "xargs": // apt-mark showmanual | xargs apt-mark auto
+			if pos := operands(c, xargsValueFlags); len(pos) > 0 {
 				c = &Command{Name: path.Base(pos[0]), Args: pos[1:]}
 			}
+		default:
+			c = raw.Unwrapped()
 		}
-		switch {
-		case c.Name == "apt-mark" && c.Subcommand() == "auto":
-			marks = true
-		case (c.Name == "apt-get" || c.Name == "apt") && (c.Subcommand("o") == "autoremove" ||
-			c.HasFlag("auto-remove", "autoremove") && (c.Subcommand("o") == "purge" || c.Subcommand("o") == "remove")):
-			removes = true
+		switch c.Name {
+		case "apt-mark":
+			marks = marks || firstOperand(c, nil) == "auto"
+		case "apt-get", "apt":
+			switch firstOperand(c, valueFlagSets["apt-get"]) {
+			case "autoremove":
+				removes = true
+			case "purge", "remove":
+				removes = removes || c.HasFlag("auto-remove", "autoremove")
+			}
 		}
 	}
 	return marks && removes
+}
+
+var xargsValueFlags = map[string]bool{"I": true, "n": true, "P": true, "d": true, "a": true, "E": true, "L": true, "s": true}
+
+// firstOperand is the first word of c that is not an option (or an option's value).
+func firstOperand(c *Command, takes map[string]bool) string {
+	for i := 0; i < len(c.Args); i++ {
+		a := c.Args[i]
+		if len(a) > 1 && a[0] == '-' {
+			if takes[strings.TrimLeft(a, "-")] {
+				i++
+			}
+			continue
+		}
+		return a
+	}
+	return ""
 }
 
 // pkgBaseName strips a version from a package operand: gcc=4:12.2, gcc~12, gcc>=12,

@@ -30,7 +30,7 @@ func checkRemoteScripts(c *Context) {
 // remoteScript returns why the RUN executes code fetched over the network without
 // checking it, or "".
 func remoteScript(ins *Instruction) string {
-	script := runScript(ins)
+	script := ins.Script()
 	for _, raw := range script.Commands {
 		if msg := pipedScript(raw); msg != "" {
 			return msg

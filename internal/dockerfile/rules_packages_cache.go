@@ -269,8 +269,8 @@ func (r *cacheRun) rpm(tool string, aliases []string, dirs ...string) {
 			return
 		}
 	}
-	if !r.has(tool, "install", "module install") {
-		aliases = nil // hadolint and Trivy only look at installs
+	if !r.has(tool, "install", "module install") || r.has(tool, "clean packages", "clean metadata", "clean expire-cache", "clean dbcache") {
+		aliases = nil // hadolint and Trivy only look at installs, and accept any `clean`
 	}
 	r.report(aliases, tool+" leaves its metadata and package cache in "+dirs[0]+"; "+
 		"end the RUN with `"+tool+" clean all` or mount a cache there")

@@ -242,10 +242,17 @@ func (s *scanner) settle() []candidate {
 
 // hasKeyword reports whether b starts with a generic-assignment keyword, in any case.
 func hasKeyword(b []byte) bool {
-	for _, kw := range [...]string{"pass", "pwd", "secret", "token", "key", "cred"} {
-		if hasPrefixFold(b, kw) {
-			return true
-		}
+	switch b[0] | 0x20 {
+	case 'p':
+		return hasPrefixFold(b, "pass") || hasPrefixFold(b, "pwd")
+	case 's':
+		return hasPrefixFold(b, "secret")
+	case 't':
+		return hasPrefixFold(b, "token")
+	case 'k':
+		return hasPrefixFold(b, "key")
+	case 'c':
+		return hasPrefixFold(b, "cred")
 	}
 	return false
 }

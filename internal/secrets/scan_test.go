@@ -224,6 +224,12 @@ func TestScanRejects(t *testing.T) {
 		"password: hunter2", "password=mysecretpassword", "secret = \"correct horse battery staple\"",
 		"token: 12345678901234", "echo 'secret_key=$AWS_SECRET_KEY'",
 		`{"encryptionKey": "encryptionKey1024"}`,
+		`"access_token":"2YotnFZFEjr1zCsicMWpAA",`,                       // RFC 6749's sample
+		`password: 'bm90IHJlYWxseSBteSBwYXNzd29yZA=='`,                   // base64 of a placeholder
+		`sharedKey: "context:%2B+plain"`, "secret: awskms:" + fakeAPIKey, // references
+		"GET https://api.example.com/v1/me?access_token=" + fakeAPIKey, // documentation URL
+		"#password_encryption = scram-sha-256", "PublicKeyToken=31bf3856ad364e35",
+		"cvs://:pserver:anoncvs@sources.redhat.com:/cvs/src",
 	} {
 		if ms := ScanString(text); len(ms) != 0 {
 			t.Errorf("%q: unexpected %v", text, summary(ms))

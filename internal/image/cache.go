@@ -13,6 +13,8 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
 
 // The layer cache is content-addressed: a layer's entry lives under its diffID, so any
@@ -163,4 +165,48 @@ func writeAtomic(dir, name string, write func(io.Writer) error) (err error) {
 		return errors.Join(err, os.Remove(tmp.Name()))
 	}
 	return nil
+}
+
+// configDir holds image configs by digest, so a daemon image whose layers are all
+// cached can be scanned without exporting it.
+func (o Options) configDir() (string, bool) {
+	if o.NoCache {
+		return "", false
+	}
+	dir, err := o.cacheDir()
+	if err != nil {
+		return "", false
+	}
+	return filepath.Join(dir, "configs", cacheFormat, "sha256"), true
+}
+
+func (im *Image) cachedConfig(id v1.Hash) ([]byte, bool) {
+	dir, ok := im.opts.configDir()
+	if !ok || id.Algorithm != "sha256" || !hexDigest.MatchString(id.Hex) {
+		return nil, false
+	}
+	b, err := os.ReadFile(filepath.Join(dir, id.Hex+".json"))
+	if err != nil || int64(len(b)) > im.opts.Limits.MaxConfigBytes || checkDigest(b, id) != nil {
+		return nil, false
+	}
+	return b, true
+}
+
+// storeConfig keeps the image's config by digest; failing costs only a later export.
+func (im *Image) storeConfig() {
+	dir, ok := im.opts.configDir()
+	if !ok || im.rawConfig == nil {
+		return
+	}
+	sum := sha256.Sum256(im.rawConfig)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return
+	}
+	err := writeAtomic(dir, hex.EncodeToString(sum[:])+".json", func(w io.Writer) error {
+		_, err := w.Write(im.rawConfig)
+		return err
+	})
+	if err != nil {
+		im.opts.Logger.Warn("config not cached", "err", err)
+	}
 }

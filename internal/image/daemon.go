@@ -74,7 +74,13 @@ func openDaemon(ctx context.Context, im *Image, ref string, eng engine) error {
 			unreachable = err
 			continue
 		}
-		err = c.export(ctx, ref, scratch, im.opts.Limits.MaxImageBytes)
+		id, err := c.inspect(ctx, ref)
+		if err == nil {
+			if im.fromCachedConfig(c, ref, id, scratch) {
+				return nil
+			}
+			err = c.export(ctx, ref, scratch, im.opts.Limits.MaxImageBytes)
+		}
 		if err == nil {
 			return im.openScratch(scratch)
 		}
@@ -124,7 +130,11 @@ func (im *Image) openScratch(name string) error {
 		return withRef(err, im.ref, ErrNotImage)
 	}
 	im.closers = append(im.closers, s.f.Close)
-	return im.fromDockerArchive(s, "")
+	if err := im.fromDockerArchive(s, ""); err != nil {
+		return err
+	}
+	im.storeConfig()
+	return nil
 }
 
 func saveWithCLI(ctx context.Context, bin, ref, out string) error {

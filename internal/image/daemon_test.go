@@ -3,18 +3,25 @@ package image
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 )
 
 // engineAPI serves the two Engine API calls charter makes, over a unix socket, from a
 // docker save archive on disk: enough of a daemon for unit tests. The integration
 // script runs the real dockerd.
-func engineAPI(t *testing.T, images map[string]string) string {
+type fakeImage struct {
+	archive string
+	id      string // the config digest, as the classic image store names images
+}
+
+func engineAPI(t *testing.T, images map[string]fakeImage, exports *atomic.Int32) string {
 	t.Helper()
 	sock := filepath.Join(t.TempDir(), "engine.sock")
 	l, err := net.Listen("unix", sock)
@@ -22,14 +29,23 @@ func engineAPI(t *testing.T, images map[string]string) string {
 		t.Fatal(err)
 	}
 	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		name, ok := strings.CutSuffix(strings.TrimPrefix(r.URL.Path, "/images/"), "/get")
-		archive, found := images[name]
-		if !ok || !found {
+		p := strings.TrimPrefix(r.URL.Path, "/images/")
+		name, export := strings.CutSuffix(p, "/get")
+		if !export {
+			name = strings.TrimSuffix(p, "/json")
+		}
+		img, found := images[name]
+		if !found {
 			w.WriteHeader(http.StatusNotFound)
 			_, _ = w.Write([]byte(`{"message":"reference does not exist"}`))
 			return
 		}
-		http.ServeFile(w, r, archive)
+		if !export {
+			_, _ = fmt.Fprintf(w, `{"Id":%q}`, img.id)
+			return
+		}
+		exports.Add(1)
+		http.ServeFile(w, r, img.archive)
 	})}
 	go func() { _ = srv.Serve(l) }()
 	t.Cleanup(func() { _ = srv.Close() })
@@ -37,8 +53,13 @@ func engineAPI(t *testing.T, images map[string]string) string {
 }
 
 func TestDaemonSources(t *testing.T) {
-	archive := writeLegacyArchive(t, leakyImage(t), "leaky:v1")
-	host := engineAPI(t, map[string]string{"leaky:v1": archive})
+	img := leakyImage(t)
+	cfgName, err := img.ConfigName()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var exports atomic.Int32
+	host := engineAPI(t, map[string]fakeImage{"leaky:v1": {writeLegacyArchive(t, img, "leaky:v1"), cfgName.String()}}, &exports)
 	o := testOptions(t)
 	o.Getenv = func(k string) string {
 		switch k {
@@ -68,7 +89,18 @@ func TestDaemonSources(t *testing.T) {
 		t.Errorf("scratch files left: %v", ents)
 	}
 
-	_, err := Open(context.Background(), "docker:missing:v1", o)
+	// The first Open exported; the later ones found config and layers cached.
+	if n := exports.Load(); n != 1 {
+		t.Errorf("%d exports, want 1 (warm scans need none)", n)
+	}
+	// A layer the cache lacks (a new analyzer) makes the export happen during Walk.
+	im := mustOpen(t, "docker:leaky:v1", o)
+	x := mustWalk(t, im, secretAnalyzer())
+	if n := exports.Load(); n != 2 || len(x.Records()) != 1 || x.Layers[0].Cached {
+		t.Errorf("lazy export: %d exports, records %v", n, x.Records())
+	}
+
+	_, err = Open(context.Background(), "docker:missing:v1", o)
 	if !errors.Is(err, ErrNotFound) || !strings.Contains(err.Error(), "reference does not exist") {
 		t.Errorf("missing image: got %v", err)
 	}

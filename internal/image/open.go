@@ -138,6 +138,7 @@ type Image struct {
 	opts      Options
 	cache     *cache
 	closers   []func() error
+	closeMu   sync.Mutex // closers grows during Walk when a daemon export is lazy
 	progMu    sync.Mutex
 }
 
@@ -174,6 +175,8 @@ func (im *Image) Layers() []Layer {
 
 // Close releases what Open acquired (open archives, scratch files).
 func (im *Image) Close() error {
+	im.closeMu.Lock()
+	defer im.closeMu.Unlock()
 	var first error
 	for i := len(im.closers) - 1; i >= 0; i-- {
 		if err := im.closers[i](); err != nil && first == nil {

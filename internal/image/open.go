@@ -135,6 +135,7 @@ type Image struct {
 	config    *v1.ConfigFile
 	layers    []*Layer // metadata only
 	sources   []layerSource
+	root      *os.Root // dir: only
 	opts      Options
 	cache     *cache
 	closers   []func() error

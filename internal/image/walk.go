@@ -96,6 +96,9 @@ func (im *Image) walkLayer(ctx context.Context, i int, as []Analyzer, b *budget)
 // readLayer streams one layer: blob digest, decompression, diffID, tar index and
 // analyzers, all in one pass.
 func (im *Image) readLayer(ctx context.Context, l *Layer, as []Analyzer, b *budget) error {
+	if im.root != nil {
+		return im.walkDir(ctx, l, as)
+	}
 	rc, err := im.sources[l.Index].open(ctx)
 	if err != nil {
 		return err
@@ -152,7 +155,7 @@ type layerWalk struct {
 	want    []int64
 }
 
-func (w *layerWalk) entries(ctx context.Context, tr *tar.Reader) error {
+func (w *layerWalk) entries(ctx context.Context, tr entryReader) error {
 	bld := newLayerBuilder(w.layer, *w.lim)
 	w.want = make([]int64, len(w.as))
 	for {

@@ -41,7 +41,6 @@ type dirEntries struct {
 	root  *os.Root
 	paths []string
 	cur   *os.File
-	err   error
 }
 
 func newDirEntries(root *os.Root, maxFiles int) (*dirEntries, error) {

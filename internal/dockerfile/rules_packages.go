@@ -76,7 +76,7 @@ var packageChecks = []check{
 	}, run: checkCaches},
 	{Rule: report.Rule{
 		ID:       "DF010",
-		Aliases:  []string{"DL3008", "DL3013", "DL3016", "DL3018", "DL3028", "DL3033", "DL3037", "DL3041", "DL3062"},
+		Aliases:  []string{"DL3008", "DL3013", "DL3016", "DL3018", "DL3028", "DL3033", "DL3037", "DL3041", "DL3062", "DL3068"},
 		Severity: report.Low,
 		Title:    "Packages installed without a pinned version",
 		Description: "An install without a version takes whatever the repository serves on build day, so two builds of the same Dockerfile produce different images, " +
@@ -97,6 +97,7 @@ var packageChecks = []check{
 			"https://github.com/hadolint/hadolint/wiki/DL3037",
 			"https://github.com/hadolint/hadolint/wiki/DL3041",
 			"https://github.com/hadolint/hadolint/wiki/DL3062",
+			"https://github.com/hadolint/hadolint/wiki/DL3068",
 			"https://docs.docker.com/build/building/best-practices/#apt-get",
 		},
 		Category: "dockerfile",

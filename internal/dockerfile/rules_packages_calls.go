@@ -14,7 +14,7 @@ type pkgCall struct {
 	// Orig is the command as written, wrapper and VAR=value prefixes included.
 	Orig *Command
 	// Tool is the package manager: apt-get, apt, aptitude, apk, yum, dnf, microdnf,
-	// zypper, pip, npm, yarn, pnpm, gem, go, cargo.
+	// zypper, pip, npm, yarn, pnpm, gem, go, cargo, pecl.
 	Tool string
 	// Verb is the subcommand: install, add, remove, update, clean… For dnf/yum modules it
 	// is "module install"; for `yarn global add` it is "global add"; a bare `yarn` is "install".
@@ -83,7 +83,7 @@ func operands(c *Command, takes map[string]bool) []string {
 // pkgTool maps a command name to its package-manager family; "" when it is none.
 func pkgTool(name string) string {
 	switch name {
-	case "apt-get", "apt", "aptitude", "apk", "yum", "dnf", "microdnf", "zypper", "npm", "yarn", "pnpm", "gem", "go", "cargo":
+	case "apt-get", "apt", "aptitude", "apk", "yum", "dnf", "microdnf", "zypper", "npm", "yarn", "pnpm", "gem", "go", "cargo", "pecl":
 		return name
 	case "dnf5", "dnf-3":
 		return "dnf"

@@ -33,6 +33,7 @@ var pinRules = map[string]pinRule{
 	"pnpm":     {installs: verbIs("add", "global add"), unpinned: unpinnedNpm, hint: "pkg@<version>"},
 	"gem":      {alias: "DL3028", installs: verbIs("install", "i"), unpinned: unpinnedGem, hadolint: hadolintGem, hint: "gem:<version> or -v <version>"},
 	"go":       {alias: "DL3062", installs: verbIs("install", "get", "run"), unpinned: unpinnedGo, hadolint: hadolintGo, hint: "module/path@v1.2.3"},
+	"pecl":     {alias: "DL3068", installs: verbIs("install"), unpinned: unpinnedPecl, hadolint: func(c pkgCall) bool { return len(unpinnedPecl(c)) > 0 }, hint: "name-<version>"},
 	"cargo":    {installs: verbIs("install"), unpinned: unpinnedCargo, hint: "crate@<version> or --version <version> (--locked for its dependencies)"},
 }
 
@@ -381,6 +382,25 @@ func unpinnedCargo(c pkgCall) []string {
 	var out []string
 	for _, p := range c.Args {
 		if strings.Contains(p, "@") || isLocalPath(p) {
+			continue
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
+// unpinnedPecl returns the PECL packages installed without a version: `redis`, and
+// `redis-stable` (a stability state, not a version). `redis-6.1.0`, a channel-qualified
+// `pecl.php.net/redis-6.1.0`, local archives, package.xml files and URLs are pinned.
+func unpinnedPecl(c pkgCall) []string {
+	var out []string
+	for _, p := range c.Args {
+		if isLocalPath(p) || strings.Contains(p, "://") && !strings.HasPrefix(p, "channel://") ||
+			strings.HasSuffix(p, ".tgz") || strings.HasSuffix(p, ".tar") || strings.HasSuffix(p, ".xml") {
+			continue
+		}
+		name := p[strings.LastIndexByte(p, '/')+1:]
+		if i := strings.LastIndexByte(name, '-'); i > 0 && i+1 < len(name) && name[i+1] >= '0' && name[i+1] <= '9' {
 			continue
 		}
 		out = append(out, p)

@@ -113,6 +113,23 @@ func checkLeaky(t *testing.T, im *Image, x *Index) {
 	}
 }
 
+// TestIntegrationPodman reads the leaky image from Podman, through its API service and,
+// with no service answering, through `podman save`.
+func TestIntegrationPodman(t *testing.T) {
+	env := itEnv(t, "CHARTER_IT_PODMAN_HOST", "CHARTER_IT_REGISTRY", "CHARTER_IT_DOCKER_HOST")
+	for _, host := range []string{env["CHARTER_IT_PODMAN_HOST"], "unix:///nonexistent/podman.sock"} {
+		o := itOptions(t, env)
+		o.Getenv = func(k string) string {
+			if k == "CONTAINER_HOST" {
+				return host
+			}
+			return ""
+		}
+		im := mustOpen(t, "podman:charter-it/leaky:1", o)
+		checkLeaky(t, im, mustWalk(t, im))
+	}
+}
+
 func TestIntegrationClean(t *testing.T) {
 	env := itEnv(t, "CHARTER_IT_REGISTRY", "CHARTER_IT_DOCKER_HOST")
 	for _, ref := range []string{"registry:" + env["CHARTER_IT_REGISTRY"] + "/charter-it/clean:1", "docker:charter-it/clean:1"} {

@@ -3,7 +3,8 @@
 # 127.0.0.1 and a private dockerd (its own socket, data and exec roots; no iptables, no
 # bridge). It installs what it needs (idempotently), builds the fixture images locally
 # from scratch and a busybox rootfs (no public registry is used), pushes them to the
-# registry, runs the Go integration tests, and stops everything it started on exit.
+# registry and into a private Podman store (served by `podman system service`), runs the
+# Go integration tests, and stops everything it started on exit.
 #
 #   scripts/it/image.sh          # a missing tool skips, unless CI=true (then it fails)
 #   KEEP=1 scripts/it/image.sh   # leave the scratch directory for a look afterwards
@@ -14,6 +15,7 @@ DIR=$(mktemp -d /tmp/charter-it-image.XXXXXX)
 FIX=internal/image/testdata/it
 DOCKERD_PID=
 REGISTRY_PID=
+PODMAN_PID=
 
 log() { printf 'it/image: %s\n' "$*" >&2; }
 
@@ -24,6 +26,10 @@ cleanup() {
     kill "$DOCKERD_PID" 2>/dev/null || true
     for _ in $(seq 1 30); do kill -0 "$DOCKERD_PID" 2>/dev/null || break; sleep 0.5; done
     kill -9 "$DOCKERD_PID" 2>/dev/null || true
+  fi
+  if [ -n "$PODMAN_PID" ]; then
+    kill "$PODMAN_PID" 2>/dev/null || true
+    wait "$PODMAN_PID" 2>/dev/null || true
   fi
   if [ -n "$REGISTRY_PID" ]; then
     kill "$REGISTRY_PID" 2>/dev/null || true
@@ -52,18 +58,19 @@ missing() {
 
 # --- tools -----------------------------------------------------------------------------
 need_install=0
-for tool in dockerd docker-registry busybox; do command -v "$tool" >/dev/null || need_install=1; done
+for tool in dockerd docker-registry busybox podman; do command -v "$tool" >/dev/null || need_install=1; done
 if [ "$need_install" = 1 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     log "installing docker.io, docker-registry, busybox-static"
     export DEBIAN_FRONTEND=noninteractive
-    apt-get install -y -qq --no-install-recommends docker.io docker-registry busybox-static >"$DIR/apt.log" 2>&1 \
-      || { apt-get update -qq >>"$DIR/apt.log" 2>&1 && apt-get install -y -qq --no-install-recommends docker.io docker-registry busybox-static >>"$DIR/apt.log" 2>&1; } \
-      || { tail -n 20 "$DIR/apt.log" >&2; missing "could not install docker.io docker-registry busybox-static"; }
+    apt-get install -y -qq --no-install-recommends docker.io docker-registry busybox-static podman >"$DIR/apt.log" 2>&1 \
+      || { apt-get update -qq >>"$DIR/apt.log" 2>&1 && apt-get install -y -qq --no-install-recommends docker.io docker-registry busybox-static podman >>"$DIR/apt.log" 2>&1; } \
+      || { tail -n 20 "$DIR/apt.log" >&2; missing "could not install docker.io docker-registry busybox-static podman"; }
   fi
 fi
 command -v dockerd >/dev/null || missing "dockerd not installed (apt-get install docker.io)"
 command -v docker-registry >/dev/null || missing "docker-registry not installed (apt-get install docker-registry)"
+command -v podman >/dev/null || missing "podman not installed (apt-get install podman)"
 BUSYBOX=$(command -v busybox || true)
 [ -n "$BUSYBOX" ] || missing "busybox not installed (apt-get install busybox-static)"
 # The client that ships with the daemon: it still has the classic builder, which needs no
@@ -144,9 +151,32 @@ done
 "$DOCKER" save -o "$DIR/leaky.tar" charter-it/leaky:1
 log "fixtures built: charter-it/leaky:1, charter-it/clean:1"
 
+# --- podman ----------------------------------------------------------------------------
+# A private store (vfs: no kernel overlay needed), used by both the API service and the
+# CLI through CONTAINERS_STORAGE_CONF.
+cat >"$DIR/storage.conf" <<CONF
+[storage]
+driver = "vfs"
+graphroot = "$DIR/podman/root"
+runroot = "$DIR/podman/run"
+CONF
+export CONTAINERS_STORAGE_CONF=$DIR/storage.conf
+podman load -q -i "$DIR/leaky.tar" >"$DIR/podman-load.log" 2>&1 \
+  || { cat "$DIR/podman-load.log" >&2; log "FAIL: podman load"; exit 1; }
+podman system service --time=0 "unix://$DIR/p.sock" >"$DIR/podman.log" 2>&1 &
+PODMAN_PID=$!
+for _ in $(seq 1 50); do
+  curl -fsS --unix-socket "$DIR/p.sock" http://podman/_ping >/dev/null 2>&1 && break
+  kill -0 "$PODMAN_PID" 2>/dev/null || { cat "$DIR/podman.log" >&2; log "FAIL: podman service exited"; exit 1; }
+  sleep 0.2
+done
+curl -fsS --unix-socket "$DIR/p.sock" http://podman/_ping >/dev/null || { cat "$DIR/podman.log" >&2; log "FAIL: podman service not answering"; exit 1; }
+log "podman service on unix://$DIR/p.sock"
+
 # --- tests -----------------------------------------------------------------------------
 export CHARTER_IT_REGISTRY=$REGISTRY
 export CHARTER_IT_DOCKER_HOST=$DOCKER_HOST
+export CHARTER_IT_PODMAN_HOST=unix://$DIR/p.sock
 export CHARTER_IT_ARCHIVE=$DIR/leaky.tar
 export CHARTER_IT_ROOTFS=$leaky/rootfs
 export CHARTER_CACHE_DIR=$DIR/cache

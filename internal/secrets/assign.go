@@ -115,7 +115,7 @@ func (s *scanner) operator(a, b int) (j int, xml bool) {
 		}
 		return k + 1, false
 	}
-	if k > j && isDockerfileENV(c, a) { // ENV KEY value
+	if k > j && (isDockerfileENV(c, a) || isNetrcPassword(c, a, b)) { // ENV KEY value
 		return k, false
 	}
 	return -1, false
@@ -129,6 +129,20 @@ func isDockerfileENV(c []byte, a int) bool {
 	}
 	k := skipBack(c, j-2, isBlank)
 	return k < 0 || isEOL(c[k])
+}
+
+// isNetrcPassword reports whether c[a:b] is the password field of a .netrc line
+// ("machine host login me password …").
+func isNetrcPassword(c []byte, a, b int) bool {
+	if string(c[a:b]) != "password" {
+		return false
+	}
+	ls := a
+	for ls > 0 && a-ls < maxLineBack && !isEOL(c[ls-1]) {
+		ls--
+	}
+	line := strings.TrimLeft(string(c[ls:a]), " \t")
+	return strings.HasPrefix(line, "machine ") || strings.HasPrefix(line, "default ")
 }
 
 // value returns the span of the value starting at or after j (quotes excluded) and
@@ -242,7 +256,7 @@ func decodedText(v string) string {
 // where the real secret lives.
 var placeholderWords = []string{
 	"example", "changeme", "change_me", "change-me", "changeit", "placeholder", "dummy",
-	"sample", "redacted", "your", "xxx", "***", "...", "fake", "test", "pass", "ssword", "secret", "token", "credential", "insert", "replace", "todo", "fixme", "1234", "abcd", "qwerty",
+	"sample", "redacted", "your", "sesame", "hunter2", "xxx", "***", "...", "fake", "test", "pass", "ssword", "secret", "token", "credential", "insert", "replace", "todo", "fixme", "1234", "abcd", "qwerty",
 	"${", "{{", "}}", "$(", "%(", "%s", "%v", "%d", "<", ">", "env.", "environ", "getenv",
 	"process.env", "vault:", "arn:aws:", "ssm:", "secretsmanager", "keyvault", "enc[",
 	"/run/secrets", "://",
@@ -257,8 +271,9 @@ var placeholderExact = setOf("null", "none", "nil", "undefined", "true", "false"
 	"default", "required", "optional", "string")
 
 // knownExamples are sample credentials from specifications and popular documentation
-// (RFC 6749's access and refresh tokens, jwt.io's sample signature).
-var knownExamples = []string{"2YotnFZFEjr1zCsicMWpAA", "tGzv3JOkF0XG5Qx2TlKWIA", "SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c"}
+// (RFC 6749's access and refresh tokens and client password, jwt.io's sample signature).
+var knownExamples = []string{"2YotnFZFEjr1zCsicMWpAA", "tGzv3JOkF0XG5Qx2TlKWIA", "gX1fBat3bV",
+	"SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c"}
 
 func isKnownExample(v string) bool {
 	for _, e := range knownExamples {

@@ -55,6 +55,8 @@ var (
 	ruleOpenSSH         = &rule{"openssh-private-key", "OpenSSH private key", prioToken}
 	rulePGP             = &rule{"pgp-private-key", "PGP private key block", prioToken}
 	ruleJWT             = &rule{"jwt", "JSON Web Token", prioToken}
+	ruleBearer          = &rule{"bearer-token", "Bearer token in an Authorization header", prioURL}
+	ruleBasicAuth       = &rule{"basic-auth", "Basic authentication credentials", prioURL}
 	ruleURLCreds        = &rule{"url-credentials", "Password in a URL", prioURL}
 	ruleGeneric         = &rule{"generic-assignment", "Secret assigned in configuration or code", prioGeneric}
 )
@@ -65,7 +67,7 @@ var allRules = []*rule{
 	ruleGitHubPAT, ruleGitHubFineGrain, ruleGitHubOAuth, ruleGitHubApp, ruleGitHubRefresh,
 	ruleGitLabPAT, ruleGitLabToken, ruleSlackToken, ruleSlackAppToken, ruleSlackWebhook,
 	ruleStripeSecret, ruleStripeRestrict, ruleNPM, rulePyPI,
-	rulePEM, ruleOpenSSH, rulePGP, ruleJWT, ruleURLCreds, ruleGeneric,
+	rulePEM, ruleOpenSSH, rulePGP, ruleJWT, ruleBearer, ruleBasicAuth, ruleURLCreds, ruleGeneric,
 }
 
 // anchorBits holds one bit per byte pair that may start (or sit just inside) something
@@ -83,12 +85,13 @@ func buildAnchors() *[1 << 13]byte {
 		"AK", "AS", "AI", // AKIA…, ASIA…, AIza…
 		"gh", "gi", "gl", "GR", // ghp_…, github_pat_…, glpat-…, GR1348941…
 		"xo", "xa", // xoxb-…, xapp-…
-		"k_", // sk_live_…, rk_live_…
-		"np", // npm_…
-		"-A", // pypi-AgE…
-		"-B", // -----BEGIN
-		"yJ", // eyJ… (JWT)
-		":/", // scheme://user:pass@host, hooks.slack.com
+		"k_",       // sk_live_…, rk_live_…
+		"np",       // npm_…
+		"-A",       // pypi-AgE…
+		"-B",       // -----BEGIN
+		"yJ",       // eyJ… (JWT)
+		":/",       // scheme://user:pass@host, hooks.slack.com
+		"Be", "Ba", // Bearer …, Basic … (Authorization headers)
 	} {
 		set(p[0], p[1])
 	}
@@ -182,6 +185,8 @@ func (s *scanner) at(i int) {
 		s.jwt(i)
 	case a == ':' && b == '/':
 		s.url(i)
+	case a == 'B':
+		s.authHeader(i)
 	default:
 		if hasKeyword(c[i:]) {
 			s.assignment(i)

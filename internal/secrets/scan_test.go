@@ -149,6 +149,10 @@ func positiveCases() []scanCase {
 		{"ruby hash", ":password => \"" + fakeEnvPass + "\"", "generic-assignment", fakeEnvPass},
 		{"flag", "mysql --password=" + fakeEnvPass + " -h db", "generic-assignment", fakeEnvPass},
 		{"properties", "spring.datasource.password=" + fakeEnvPass + "\n", "generic-assignment", fakeEnvPass},
+		{"netrc", "machine api.heroku.com\n  login me@corp.io\nmachine git.corp.io login ci password " + fakeEnvPass + "\n", "generic-assignment", fakeEnvPass},
+		{"bearer", "curl -H 'Authorization: Bearer " + fakeAPIKey + "' https://api.corp.io/v1/me", "bearer-token", fakeAPIKey},
+		{"bearer in a log", `level=debug msg="request" header="Authorization: Bearer ` + fakeURLPass + fake(63, alnum, 8) + `."`, "bearer-token", fakeURLPass + fake(63, alnum, 8)},
+		{"basic", "Authorization: Basic " + base64.StdEncoding.EncodeToString([]byte("deploy:"+fakeEnvPass)) + "\r\n", "basic-auth", base64.StdEncoding.EncodeToString([]byte("deploy:" + fakeEnvPass))},
 		{"xml", "<server><id>repo</id><password>" + fakeEnvPass + "</password></server>", "generic-assignment", fakeEnvPass},
 	}
 }
@@ -230,6 +234,11 @@ func TestScanRejects(t *testing.T) {
 		"GET https://api.example.com/v1/me?access_token=" + fakeAPIKey, // documentation URL
 		"#password_encryption = scram-sha-256", "PublicKeyToken=31bf3856ad364e35",
 		"cvs://:pserver:anoncvs@sources.redhat.com:/cvs/src",
+		"Authorization: Bearer $TOKEN", "Authorization: Bearer <token>", "Authorization: Bearer YOUR_ACCESS_TOKEN",
+		"-H \"Authorization: Bearer ${GITHUB_TOKEN}\"", "Bearer tokens are described in RFC 6750.",
+		"Basic usage: run it", "Authorization: Basic " + base64.StdEncoding.EncodeToString([]byte("user:password")),
+		"Authorization: Basic " + base64.StdEncoding.EncodeToString([]byte("no colon here")),
+		"BenchmarkScan", "machine example.com login me password",
 	} {
 		if ms := ScanString(text); len(ms) != 0 {
 			t.Errorf("%q: unexpected %v", text, summary(ms))

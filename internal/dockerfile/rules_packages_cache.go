@@ -343,7 +343,7 @@ func exportedVar(src, name string) (string, bool) {
 	syntax.Walk(file, func(n syntax.Node) bool {
 		if call, ok := n.(*syntax.CallExpr); ok {
 			// sh -c '…export NAME=…': look inside the string too
-			if c := callCommand(call); c != nil && shellNames[c.Name] {
+			if c := callCommand(src, call); c != nil && shellNames[c.Name] {
 				if body, ok := c.FlagValue("c"); ok {
 					if v, ok := exportedVar(body, name); ok {
 						val, found = v, true
@@ -358,7 +358,7 @@ func exportedVar(src, name string) (string, bool) {
 		}
 		for _, a := range d.Args {
 			if a.Name != nil && a.Name.Value == name && a.Value != nil {
-				val, found = wordText(a.Value), true
+				val, found = wordText(src, a.Value), true
 			}
 		}
 		return true

@@ -130,7 +130,7 @@ func ParseShell(src string) *Script {
 		}
 		return s
 	}
-	s.Commands = commandsOf(file)
+	s.Commands = commandsOf(src, file)
 	return s
 }
 
@@ -139,18 +139,18 @@ func splitOperators(line string) []string {
 	return strings.Split(r.Replace(line), "\x00")
 }
 
-func commandsOf(node syntax.Node) []*Command {
+func commandsOf(src string, node syntax.Node) []*Command {
 	var out []*Command
 	syntax.Walk(node, func(n syntax.Node) bool {
 		switch n := n.(type) {
 		case *syntax.BinaryCmd:
 			if n.Op == syntax.Pipe || n.Op == syntax.PipeAll {
-				pipe := pipelineOf(n)
+				pipe := pipelineOf(src, n)
 				out = append(out, pipe...)
 				return false
 			}
 		case *syntax.CallExpr:
-			if c := callCommand(n); c != nil {
+			if c := callCommand(src, n); c != nil {
 				out = append(out, c)
 				out = append(out, nestedShell(c)...)
 			}
@@ -162,7 +162,7 @@ func commandsOf(node syntax.Node) []*Command {
 }
 
 // pipelineOf flattens a | chain; each stage may itself hold several commands (a subshell).
-func pipelineOf(b *syntax.BinaryCmd) []*Command {
+func pipelineOf(src string, b *syntax.BinaryCmd) []*Command {
 	var stmts []*syntax.Stmt
 	var flatten func(*syntax.Stmt)
 	flatten = func(st *syntax.Stmt) {
@@ -177,7 +177,7 @@ func pipelineOf(b *syntax.BinaryCmd) []*Command {
 	flatten(b.Y)
 	var all, heads []*Command
 	for _, st := range stmts {
-		cmds := commandsOf(st)
+		cmds := commandsOf(src, st)
 		if len(cmds) == 0 {
 			continue
 		}
@@ -190,17 +190,17 @@ func pipelineOf(b *syntax.BinaryCmd) []*Command {
 	return all
 }
 
-func callCommand(call *syntax.CallExpr) *Command {
+func callCommand(src string, call *syntax.CallExpr) *Command {
 	c := &Command{Line: int(call.Pos().Line())}
 	for _, a := range call.Assigns {
-		c.Assigns = append(c.Assigns, printNode(a))
+		c.Assigns = append(c.Assigns, nodeText(src, a))
 	}
 	if len(call.Args) == 0 {
 		return nil
 	}
 	words := make([]string, len(call.Args))
 	for i, w := range call.Args {
-		words[i] = wordText(w)
+		words[i] = wordText(src, w)
 	}
 	c.Name = path.Base(words[0])
 	c.Args = words[1:]
@@ -209,7 +209,7 @@ func callCommand(call *syntax.CallExpr) *Command {
 
 // wordText returns a word's literal value with quotes removed, or its source text when it
 // contains expansions.
-func wordText(w *syntax.Word) string {
+func wordText(src string, w *syntax.Word) string {
 	var b strings.Builder
 	for _, part := range w.Parts {
 		switch p := part.(type) {
@@ -222,20 +222,24 @@ func wordText(w *syntax.Word) string {
 				if lit, ok := q.(*syntax.Lit); ok {
 					b.WriteString(lit.Value)
 				} else {
-					b.WriteString(printNode(q))
+					b.WriteString(nodeText(src, q))
 				}
 			}
 		default:
-			b.WriteString(printNode(part))
+			b.WriteString(nodeText(src, part))
 		}
 	}
 	return b.String()
 }
 
-func printNode(n syntax.Node) string {
-	var b strings.Builder
-	_ = syntax.NewPrinter(syntax.Minify(true)).Print(&b, n)
-	return strings.TrimSpace(b.String())
+// nodeText returns a node's source text: what the Dockerfile says, without the cost of
+// printing the syntax tree back.
+func nodeText(src string, n syntax.Node) string {
+	start, end := int(n.Pos().Offset()), int(n.End().Offset())
+	if start < 0 || end > len(src) || start > end {
+		return ""
+	}
+	return strings.TrimSpace(src[start:end])
 }
 
 // nestedShell parses the string of `sh -c '…'` / `bash -c "…"` so its commands count too.

@@ -115,7 +115,7 @@ func (s *scanner) operator(a, b int) (j int, xml bool) {
 		}
 		return k + 1, false
 	}
-	if k > j && (isDockerfileENV(c, a) || isNetrcPassword(c, a, b)) { // ENV KEY value
+	if k > j && (isDockerfileENV(c, a) || s.isNetrcPassword(a, b)) { // ENV KEY value
 		return k, false
 	}
 	return -1, false
@@ -133,16 +133,31 @@ func isDockerfileENV(c []byte, a int) bool {
 
 // isNetrcPassword reports whether c[a:b] is the password field of a .netrc line
 // ("machine host login me password …").
-func isNetrcPassword(c []byte, a, b int) bool {
+func (s *scanner) isNetrcPassword(a, b int) bool {
+	c := s.c
 	if string(c[a:b]) != "password" {
 		return false
 	}
-	ls := a
-	for ls > 0 && a-ls < maxLineBack && !isEOL(c[ls-1]) {
-		ls--
+	ls := s.lineStart(a)
+	ls = spanOf(c, ls, isBlank, a-ls)
+	return hasPrefixAt(c, ls, "machine ") || hasPrefixAt(c, ls, "default ")
+}
+
+// lineStart returns the offset of the start of the line holding a. Calls come with
+// increasing a, so the memo makes all of them together one pass over c.
+func (s *scanner) lineStart(a int) int {
+	from, ls := 0, 0
+	if s.lsAt > 0 && a >= s.lsAt {
+		from, ls = s.lsAt, s.ls
 	}
-	line := strings.TrimLeft(string(c[ls:a]), " \t")
-	return strings.HasPrefix(line, "machine ") || strings.HasPrefix(line, "default ")
+	for k := a - 1; k >= from; k-- {
+		if isEOL(s.c[k]) {
+			ls = k + 1
+			break
+		}
+	}
+	s.lsAt, s.ls = a, ls
+	return ls
 }
 
 // value returns the span of the value starting at or after j (quotes excluded) and
@@ -169,12 +184,18 @@ func (s *scanner) value(j int, xml bool) (vs, ve int, quoted bool) {
 		return 0, 0, false
 	}
 	k := j
+	if !xml && j >= s.openFrom && j < s.openTo {
+		k = s.openTo // known to hold no terminator: do not walk it again
+	}
 	for k < limit && !isEOL(c[k]) {
 		b := c[k]
 		if xml && b == '<' || !xml && (isBlank(b) || b == '"' || b == '\'' || b == '`' || b == ',' || b == ';') {
 			break
 		}
 		k++
+	}
+	if !xml {
+		s.openFrom, s.openTo = j, k
 	}
 	if k == limit && limit < len(c) {
 		return 0, 0, false

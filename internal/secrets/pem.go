@@ -2,6 +2,7 @@ package secrets
 
 import (
 	"bytes"
+	"slices"
 	"strings"
 )
 
@@ -128,12 +129,8 @@ func (s *scanner) inServiceAccount(start, end int) bool {
 		s.gcpDone = true
 		s.gcpTypes = serviceAccountTypes(c)
 	}
-	for _, at := range s.gcpTypes {
-		if at > start-gcpWindow && at < end+gcpWindow {
-			return true
-		}
-	}
-	return false
+	k, _ := slices.BinarySearch(s.gcpTypes, start-gcpWindow+1)
+	return k < len(s.gcpTypes) && s.gcpTypes[k] < end+gcpWindow
 }
 
 // skipBack returns the index of the first byte before j that is not in class, or -1.

@@ -124,6 +124,10 @@ type scanner struct {
 	// Offsets of `"type": "service_account"` values, found once on first need.
 	gcpTypes []int
 	gcpDone  bool
+	// [openFrom, openTo) holds no byte that ends an unquoted value; lsAt's line starts
+	// at ls. Both spare repeated walks over the same bytes.
+	openFrom, openTo int
+	lsAt, ls         int
 }
 
 func scan(c []byte) []Match {

@@ -267,7 +267,7 @@ func TestScanOrderAndOverlaps(t *testing.T) {
 // checkInvariants is what every Scan result must satisfy.
 func checkInvariants(t testing.TB, content []byte, ms []Match) {
 	t.Helper()
-	prevEnd := 0
+	prevEnd, line, pos := 0, 1, 0
 	for k, m := range ms {
 		if m.Start < prevEnd || m.Start >= m.End || m.End > len(content) {
 			t.Fatalf("match %d [%d,%d) out of order or bounds (previous end %d, len %d)", k, m.Start, m.End, prevEnd, len(content))
@@ -275,8 +275,10 @@ func checkInvariants(t testing.TB, content []byte, ms []Match) {
 		if m.Value != string(content[m.Start:m.End]) {
 			t.Fatalf("match %d: Value is not content[Start:End]", k)
 		}
-		if want := 1 + strings.Count(string(content[:m.Start]), "\n"); m.Line != want {
-			t.Fatalf("match %d: line %d, want %d", k, m.Line, want)
+		line += strings.Count(string(content[pos:m.Start]), "\n")
+		pos = m.Start
+		if m.Line != line {
+			t.Fatalf("match %d: line %d, want %d", k, m.Line, line)
 		}
 		if m.Rule == "" || m.Title == "" {
 			t.Fatalf("match %d: empty rule or title", k)

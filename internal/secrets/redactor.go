@@ -29,12 +29,12 @@ const (
 // Redactor masks known secret values, and optionally Scan matches, in free text such as
 // logs and a child process's output. It is immutable and safe for concurrent use.
 type Redactor struct {
-	values    []string
-	bvalues   [][]byte  // values, as bytes
-	first     [256]bool // first bytes of values
-	maxLen    int
-	multiLine bool // a value holds a line break, so a match can cross a line end
-	scan      bool
+	values  []string
+	bvalues [][]byte  // values, as bytes
+	first   [256]bool // first bytes of values
+	maxLen  int
+	breaks  [][]int // offsets of the line breaks in each value
+	scan    bool
 }
 
 // Option configures a Redactor.
@@ -62,7 +62,13 @@ func NewRedactor(values []string, opts ...Option) *Redactor {
 		r.bvalues = append(r.bvalues, []byte(v))
 		r.first[v[0]] = true
 		r.maxLen = max(r.maxLen, len(v))
-		r.multiLine = r.multiLine || strings.ContainsAny(v, "\r\n")
+		var br []int
+		for k := 0; k < len(v); k++ {
+			if isEOL(v[k]) {
+				br = append(br, k)
+			}
+		}
+		r.breaks = append(r.breaks, br)
 	}
 	for _, v := range values {
 		v = strings.TrimSpace(v)
@@ -290,8 +296,17 @@ func (r *Redactor) settled(buf []byte, c int, final bool) bool {
 	if final || r.maxLen == 0 {
 		return true
 	}
-	// After a line end, only a value holding a line break can cross the cut.
-	if !r.multiLine && isEOL(buf[c-1]) {
+	// After a line end, only a value with a line break at the right offset can cross
+	// the cut.
+	if isEOL(buf[c-1]) {
+		for i, v := range r.bvalues {
+			for _, e := range r.breaks[i] {
+				j := c - 1 - e
+				if j >= 0 && len(buf)-j < len(v) && bytes.HasPrefix(v, buf[j:]) {
+					return false
+				}
+			}
+		}
 		return true
 	}
 	for j := max(0, len(buf)-r.maxLen+1); j < c; j++ {

@@ -92,7 +92,11 @@ func openDaemon(ctx context.Context, im *Image, ref string, eng engine) error {
 	if eng.cli != "" {
 		if bin, err := exec.LookPath(eng.cli); err == nil {
 			if err := saveWithCLI(ctx, bin, ref, scratch); err != nil {
-				return newErr(ErrNotFound, im.ref, "", err)
+				kind := ErrUnreachable
+				if msg := err.Error(); strings.Contains(msg, "not known") || strings.Contains(msg, "not found") {
+					kind = ErrNotFound
+				}
+				return newErr(kind, im.ref, "", err)
 			}
 			return im.openScratch(scratch)
 		}

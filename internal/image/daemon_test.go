@@ -116,7 +116,7 @@ func TestDaemonSources(t *testing.T) {
 		return ""
 	}
 	_, err = Open(context.Background(), "docker:leaky:v1", o)
-	if !errors.Is(err, ErrUnreachable) || !strings.Contains(err.Error(), "DOCKER_HOST") {
+	if !errors.Is(err, ErrUnreachable) || !strings.Contains(err.Error(), "DOCKER_HOST") || strings.Count(err.Error(), "unreachable") != 1 {
 		t.Errorf("no daemon: got %v", err)
 	}
 }

@@ -61,6 +61,14 @@ func (e *Error) Unwrap() []error {
 }
 
 func newErr(kind error, ref, hint string, cause error) *Error {
+	// A cause that is itself an *Error contributes its cause, not a second prefix.
+	var inner *Error
+	if errors.As(cause, &inner) && inner.Ref == "" {
+		cause = inner.Err
+		if hint == "" {
+			hint = inner.Hint
+		}
+	}
 	return &Error{Kind: kind, Ref: ref, Hint: hint, Err: cause}
 }
 

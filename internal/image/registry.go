@@ -180,8 +180,7 @@ func (c *registryClient) classify(err error) error {
 		}
 		return newErr(ErrUnreachable, c.ref, "", err)
 	}
-	if errors.Is(err, errPlainHTTP) || errors.Is(err, http.ErrSchemeMismatch) ||
-		strings.Contains(err.Error(), "server gave HTTP response to HTTPS client") {
+	if errors.Is(err, http.ErrSchemeMismatch) || strings.Contains(err.Error(), "server gave HTTP response to HTTPS client") {
 		return newErr(ErrUnreachable, c.ref, fmt.Sprintf("%s speaks plain HTTP; if you trust it, allow it with --insecure-registry %s", c.host, c.host), err)
 	}
 	var tlsErr *tls.CertificateVerificationError
@@ -194,6 +193,10 @@ func (c *registryClient) classify(err error) error {
 	var ne net.Error
 	if errors.As(err, &ne) || strings.Contains(err.Error(), "connection refused") || strings.Contains(err.Error(), "no such host") {
 		return newErr(ErrUnreachable, c.ref, "check the registry address and the network", err)
+	}
+	if errors.Is(err, errPlainHTTP) {
+		// A redirect or token server on plain HTTP, the registry itself being HTTPS.
+		return newErr(ErrUnreachable, c.ref, "the registry sent charter to a plain-HTTP address; allow that host with --insecure-registry only if you trust it", err)
 	}
 	return newErr(ErrUnreachable, c.ref, "", err)
 }

@@ -225,9 +225,11 @@ func TestRegistryErrors(t *testing.T) {
 	}
 	closed := l.Addr().String()
 	_ = l.Close()
-	_, err = Open(context.Background(), "registry:"+closed+"/app:v1", registryOptions(t, closed))
-	if !errors.Is(err, ErrUnreachable) {
-		t.Errorf("closed port: got %v", err)
+	for _, o := range []Options{registryOptions(t, closed), testOptions(t)} {
+		_, err = Open(context.Background(), "registry:"+closed+"/app:v1", o)
+		if !errors.Is(err, ErrUnreachable) || !strings.Contains(err.Error(), "check the registry address") {
+			t.Errorf("closed port: got %v", err)
+		}
 	}
 
 	_, err = Open(context.Background(), "registry:UPPER/Case!!", testOptions(t))

@@ -95,7 +95,7 @@ func (o Options) withDefaults() Options {
 	return o
 }
 
-// CacheDir returns the directory the layer cache uses under these options.
+// cacheDir is the directory for the layer cache and scratch files.
 func (o Options) cacheDir() (string, error) {
 	if o.CacheDir != "" {
 		return o.CacheDir, nil

@@ -180,6 +180,9 @@ func (c *registryClient) classify(err error) error {
 		}
 		return newErr(ErrUnreachable, c.ref, "", err)
 	}
+	if msg := err.Error(); strings.Contains(msg, "credential") || strings.Contains(msg, "credsStore") {
+		return newErr(ErrUnauthorized, c.ref, "the Docker credential helper failed; run `docker login "+c.host+"` again or fix credsStore in ~/.docker/config.json", err)
+	}
 	if errors.Is(err, http.ErrSchemeMismatch) || strings.Contains(err.Error(), "server gave HTTP response to HTTPS client") {
 		return newErr(ErrUnreachable, c.ref, fmt.Sprintf("%s speaks plain HTTP; if you trust it, allow it with --insecure-registry %s", c.host, c.host), err)
 	}

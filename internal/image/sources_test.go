@@ -134,6 +134,17 @@ func TestRegistryAuth(t *testing.T) {
 			t.Errorf("message spans lines: %q", err)
 		}
 	})
+	t.Run("broken credential helper", func(t *testing.T) {
+		cfgDir := t.TempDir()
+		if err := os.WriteFile(filepath.Join(cfgDir, "config.json"), []byte(`{"credsStore":"charter-missing-helper"}`), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		t.Setenv("DOCKER_CONFIG", cfgDir)
+		_, err := Open(context.Background(), "registry:"+host+"/private:v1", registryOptions(t, host))
+		if !errors.Is(err, ErrUnauthorized) || !strings.Contains(err.Error(), "credential helper") {
+			t.Fatalf("want ErrUnauthorized about the helper, got %v", err)
+		}
+	})
 	t.Run("docker config", func(t *testing.T) {
 		// The default keychain reads $DOCKER_CONFIG/config.json, as docker login writes it.
 		cfgDir := t.TempDir()

@@ -12,6 +12,7 @@
 #
 #   scripts/bench/scan.sh
 #   RUNS=5 INSTALL_SYFT=1 scripts/bench/scan.sh
+#   CHARTER_BENCH_MB=1024 RUNS=1 scripts/bench/scan.sh   # a 1 GB image (the memory goal)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 RUNS=${RUNS:-3}

@@ -170,12 +170,12 @@ func (t *Transport) safe(req *http.Request) bool {
 // wait returns how long to wait before attempt+1, and false when that is not worth it.
 func (t *Transport) wait(ctx context.Context, attempt int, after time.Duration) (time.Duration, bool) {
 	baseDelay, maxDelay := orDefault(t.BaseDelay, 200*time.Millisecond), orDefault(t.MaxDelay, 30*time.Second)
-	capd := maxDelay
-	if shift := attempt - 1; shift < 30 && baseDelay<<shift < maxDelay {
-		capd = baseDelay << shift
+	capd := baseDelay
+	for i := 1; i < attempt && capd < maxDelay; i++ {
+		capd *= 2
 	}
+	capd = min(capd, maxDelay)
 	w := time.Duration(rand.Int64N(int64(capd) + 1)) //nolint:gosec // G404: jitter spreads clients out; it guards nothing
-
 	if after >= 0 {
 		if after > orDefault(t.MaxRetryAfter, time.Minute) {
 			return 0, false

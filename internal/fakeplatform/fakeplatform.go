@@ -56,6 +56,7 @@ type Server struct {
 	windowStart time.Time
 	inWindow    int
 	active      int
+	lastSeen    int // requests counted when WaitIdle last looked
 }
 
 // Start starts a platform on 127.0.0.1.
@@ -100,22 +101,27 @@ func (s *Server) Stats() Stats {
 	return s.stats
 }
 
-// WaitIdle waits until no request is being handled, as a restart delay would: a request
-// from a killed client may still land after the kill. It reports false on timeout.
+// WaitIdle waits until no request has been handled for 25ms, as a restart delay would:
+// a request a killed client had sent may still land after the kill. It reports false on
+// timeout.
 func (s *Server) WaitIdle(timeout time.Duration) bool {
 	end := time.Now().Add(timeout)
-	for {
+	quietSince := time.Time{}
+	for time.Now().Before(end) {
 		s.mu.Lock()
-		n := s.active
+		busy, seen := s.active > 0, s.stats.Requests
 		s.mu.Unlock()
-		if n == 0 {
+		switch {
+		case busy || seen != s.lastSeen:
+			s.lastSeen, quietSince = seen, time.Time{}
+		case quietSince.IsZero():
+			quietSince = time.Now()
+		case time.Since(quietSince) >= 25*time.Millisecond:
 			return true
-		}
-		if time.Now().After(end) {
-			return false
 		}
 		time.Sleep(2 * time.Millisecond)
 	}
+	return false
 }
 
 func (s *Server) track(h http.Handler) http.Handler {

@@ -29,6 +29,9 @@ func (s *supervisor) forwardSignals() {
 				s.ev.emit(Event{Action: ActionSignal, Status: "forwarded", Reason: sig.String()})
 			}
 			if slices.Contains(terminating, sig) {
+				s.mu.Lock()
+				s.stopSig = sig
+				s.mu.Unlock()
 				s.stop()
 			}
 		}

@@ -222,6 +222,17 @@ func (s *supervisor) close() {
 // stop is called for a termination signal or the caller's context: no attempt follows.
 func (s *supervisor) stop() { s.stopOnce.Do(func() { close(s.stopCh) }) }
 
+// stopCode is the exit code of a run stopped between attempts: 128+N for the signal
+// charter received, as if the command had died of it.
+func (s *supervisor) stopCode() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if sig, ok := s.stopSig.(syscall.Signal); ok {
+		return 128 + int(sig)
+	}
+	return 128 + int(syscall.SIGTERM)
+}
+
 func (s *supervisor) stopping() bool {
 	select {
 	case <-s.stopCh:
@@ -283,7 +294,7 @@ func (s *supervisor) attempts(ctx context.Context) (code int, status, reason str
 		case <-t.C:
 		case <-s.stopCh:
 			t.Stop()
-			return res.code, "signalled", "stopped while waiting to retry"
+			return s.stopCode(), "signalled", "stopped while waiting to retry"
 		case <-ctx.Done():
 			t.Stop()
 			return ExitDeadline, "deadline", "the deadline passed while waiting to retry"
@@ -305,7 +316,7 @@ func (s *supervisor) gateAndRun(ctx context.Context, attempt int) outcome {
 		return outcome{true, ExitDeadline, "deadline", "the deadline passed"}
 	}
 	if s.stopping() {
-		return outcome{true, 128 + int(syscall.SIGTERM), "signalled", "stopped before the attempt"}
+		return outcome{true, s.stopCode(), "signalled", "stopped before the attempt"}
 	}
 	if s.cfg.KillSwitch.configured() {
 		on, mode, why, err := s.cfg.KillSwitch.check(ctx, s.cfg.Getenv, true)

@@ -113,6 +113,7 @@ func newRoot(env Env) *cobra.Command {
 		newRulesCmd(env),
 		newLintCmd(env),
 		newDemoCmd(env),
+		newRunCmd(env),
 	)
 	return root
 }

@@ -1,0 +1,113 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// lockedBuffer takes the concurrent writes of a job's stdout and stderr.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// runCharterRun runs `charter run` in-process and returns the exit code the process
+// would have had, with both streams.
+func runCharterRun(t *testing.T, dir string, args ...string) (int, string, string) {
+	t.Helper()
+	if dir != "" {
+		t.Chdir(dir)
+	}
+	exited, prev := -1, exitProcess
+	exitProcess = func(code int) { exited = code }
+	t.Cleanup(func() { exitProcess = prev })
+	var out, errb lockedBuffer
+	env := Env{Stdout: &out, Stderr: &errb, Getenv: func(string) string { return "" }, Now: time.Now}
+	code := Run(context.Background(), append([]string{"run"}, args...), env)
+	if exited >= 0 {
+		if code != 0 {
+			t.Fatalf("exited with %d and returned %d", exited, code)
+		}
+		code = exited
+	}
+	return code, out.String(), errb.String()
+}
+
+func TestRunPassesOnTheExitCode(t *testing.T) {
+	for script, want := range map[string]int{"exit 0": 0, "exit 3": 3, "exit 75": 75, "kill -9 $$": 137} {
+		code, _, stderr := runCharterRun(t, t.TempDir(), "--", "/bin/sh", "-c", script)
+		if code != want {
+			t.Errorf("%s: exit %d, want %d\n%s", script, code, want, stderr)
+		}
+	}
+	if code, _, _ := runCharterRun(t, t.TempDir(), "/nonexistent/job"); code != 127 {
+		t.Errorf("missing command: exit %d, want 127", code)
+	}
+}
+
+func TestRunWithCharterFile(t *testing.T) {
+	t.Setenv("POSTER_AUTH", "Qm9-very-secret-7731")
+	dir := project(t, map[string]string{"charter.yaml": `version: 1
+image: { name: registry.example.com/pr/poster }
+job:
+  deadline: 5s
+  retries: { max: 3, backoff: 10ms, maxBackoff: 20ms, jitter: full, on: [75] }
+  state: state/poster.db
+  redact: { env: ["*_AUTH"], patterns: ['EAA[A-Za-z0-9]{10,}'] }
+`})
+	script := `echo "auth $POSTER_AUTH fb EAAB1234567890xyz"
+test -S "$CHARTER_STATE_SOCKET" || exit 9
+curl -s --unix-socket "$CHARTER_STATE_SOCKET" -X PUT --data "attempt $CHARTER_ATTEMPT" http://charter/v1/checkpoints/last || true
+[ "$CHARTER_ATTEMPT" -ge 2 ] || exit 75`
+	code, stdout, stderr := runCharterRun(t, dir, "--", "/bin/sh", "-c", script)
+	if code != 0 {
+		t.Fatalf("exit %d\n%s%s", code, stdout, stderr)
+	}
+	all := stdout + stderr
+	for _, leak := range []string{"Qm9-very-secret-7731", "EAAB1234567890xyz"} {
+		if strings.Contains(all, leak) {
+			t.Errorf("%q leaked:\n%s", leak, all)
+		}
+	}
+	for _, want := range []string{"auth [REDACTED] fb [REDACTED]", `"job_id":"registry.example.com/pr/poster"`,
+		`"action":"attempt","attempt":2,"status":"ok"`, `"action":"state","status":"opened"`} {
+		if !strings.Contains(all, want) {
+			t.Errorf("want %s in:\n%s", want, all)
+		}
+	}
+}
+
+func TestRunRefusesBadInput(t *testing.T) {
+	dir := project(t, map[string]string{"charter.yaml": "version: 1\njob:\n  deadline: soon\n"})
+	code, _, stderr := runCharterRun(t, dir, "--", "true")
+	if code != 2 || !strings.Contains(stderr, "charter.yaml:3") {
+		t.Errorf("bad charter file: exit %d, %q", code, stderr)
+	}
+	code, _, stderr = runCharterRun(t, t.TempDir())
+	if code != 2 || !strings.Contains(stderr, "charter run --help") && !strings.Contains(stderr, "arg") {
+		t.Errorf("no command: exit %d, %q", code, stderr)
+	}
+}
+
+func TestRunHelpShowsExamples(t *testing.T) {
+	code, stdout, _ := run(t, "", "", "run", "--help")
+	if code != 0 || !strings.Contains(stdout, "ENTRYPOINT") || !strings.Contains(stdout, "CHARTER_STATE_SOCKET") {
+		t.Errorf("help: %d\n%s", code, stdout)
+	}
+}

@@ -49,7 +49,7 @@ while read -r file; do
   pkg=./$(dirname "$file")
   for fn in $(grep -ho '^func Fuzz[A-Za-z0-9_]*' "$file" | sed 's/^func //'); do
     echo "fuzz $pkg $fn"
-    go test "$pkg" -run '^$' -fuzz "^${fn}\$" -fuzztime "$FUZZTIME" >/tmp/charter-fuzz.log 2>&1 \
+    go test "$pkg" -run '^$' -fuzz "^${fn}\$" -fuzztime "$FUZZTIME" -fuzzminimizetime 500x >/tmp/charter-fuzz.log 2>&1 \
       || { cat /tmp/charter-fuzz.log; fail "fuzz $pkg $fn found a failure (see testdata/fuzz/$fn)"; }
   done
 done < <(grep -rl --include='*_test.go' '^func Fuzz' . | sed 's|^\./||' | sort)

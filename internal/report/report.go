@@ -120,6 +120,19 @@ type Package struct {
 	LayerIndex *int           `json:"layerIndex,omitempty"`
 	Base       bool           `json:"base,omitempty"`
 	Locations  []string       `json:"locations,omitempty"`
+	// Arch is the package's architecture as its package manager writes it ("amd64").
+	Arch string `json:"arch,omitempty"`
+	// Licenses are the licences the package declares (SPDX expressions when it uses them).
+	Licenses []string `json:"licenses,omitempty"`
+	// CPEs are CPE 2.3 names, for matching advisories that only carry CPEs.
+	CPEs []string `json:"cpes,omitempty"`
+	// Unmanaged marks software no package manager installed, identified from its files.
+	Unmanaged bool `json:"unmanaged,omitempty"`
+	// Instruction is the history entry (created_by) of the layer that brought the package.
+	Instruction string `json:"instruction,omitempty"`
+	// ChangedLayerIndex is the layer that last changed the package (an upgrade), when it
+	// is not the one that brought it.
+	ChangedLayerIndex *int `json:"changedLayerIndex,omitempty"`
 }
 
 // PackageSource is the source package a binary package was built from.

@@ -167,7 +167,7 @@ func TestPostsThroughTheLibrary(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "state.db")
 			var logs bytes.Buffer
 			runs := 0
-			for ; runs < 100; runs++ {
+			for ; runs < 300; runs++ {
 				err := job.Run(context.Background(), p.run, job.WithStateFile(path), job.WithoutSignals(),
 					job.WithLogger(slog.New(slog.NewJSONHandler(&logs, nil))))
 				if err == nil {

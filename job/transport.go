@@ -180,8 +180,9 @@ func (t *Transport) wait(ctx context.Context, attempt int, after time.Duration) 
 		if after > orDefault(t.MaxRetryAfter, time.Minute) {
 			return 0, false
 		}
-		// Not before the platform said; a little jitter after it, so clients spread out.
-		w = after + time.Duration(rand.Int64N(int64(baseDelay)+1)) //nolint:gosec // G404: jitter, as above
+		// Never before the platform said (and not sooner than backoff would), with a
+		// little jitter after it so that clients told the same time spread out.
+		w = max(w, after+time.Duration(rand.Int64N(int64(baseDelay)+1))) //nolint:gosec // G404: jitter, as above
 	}
 	if dl, ok := ctx.Deadline(); ok && time.Until(dl) < w {
 		return 0, false

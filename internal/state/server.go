@@ -29,8 +29,8 @@ import (
 //
 // Keys are one path segment: percent-encode "/" as %2F.
 type Server struct {
-	store *Store
-	mux   *http.ServeMux
+	open func() (*Store, error)
+	mux  *http.ServeMux
 
 	mu    sync.Mutex
 	owner string
@@ -38,16 +38,34 @@ type Server struct {
 
 // NewServer returns a Server for st with no owner: claims are refused until SetOwner.
 func NewServer(st *Store) *Server {
-	s := &Server{store: st, mux: http.NewServeMux()}
+	return NewLazyServer(func() (*Store, error) { return st, nil })
+}
+
+// NewLazyServer returns a Server that gets its Store from open at each request, so that
+// a store is only opened when a job uses it (open must cache what it opens).
+func NewLazyServer(open func() (*Store, error)) *Server {
+	s := &Server{open: open, mux: http.NewServeMux()}
 	s.mux.HandleFunc("GET /v1/health", s.health)
-	s.mux.HandleFunc("GET /v1/checkpoints/{key}", s.getCheckpoint)
-	s.mux.HandleFunc("PUT /v1/checkpoints/{key}", s.putCheckpoint)
-	s.mux.HandleFunc("DELETE /v1/checkpoints/{key}", s.deleteCheckpoint)
-	s.mux.HandleFunc("POST /v1/claims/{key}", s.claim)
-	s.mux.HandleFunc("GET /v1/claims/{key}", s.lookup)
-	s.mux.HandleFunc("POST /v1/claims/{key}/{action}", s.finish)
-	s.mux.HandleFunc("DELETE /v1/claims/{key}", s.release)
+	s.mux.HandleFunc("GET /v1/checkpoints/{key}", s.with(s.getCheckpoint))
+	s.mux.HandleFunc("PUT /v1/checkpoints/{key}", s.with(s.putCheckpoint))
+	s.mux.HandleFunc("DELETE /v1/checkpoints/{key}", s.with(s.deleteCheckpoint))
+	s.mux.HandleFunc("POST /v1/claims/{key}", s.with(s.claim))
+	s.mux.HandleFunc("GET /v1/claims/{key}", s.with(s.lookup))
+	s.mux.HandleFunc("POST /v1/claims/{key}/{action}", s.with(s.finish))
+	s.mux.HandleFunc("DELETE /v1/claims/{key}", s.with(s.release))
 	return s
+}
+
+// with hands h the store, opening it if need be.
+func (s *Server) with(h func(http.ResponseWriter, *http.Request, *Store)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		st, err := s.open()
+		if err != nil {
+			writeJSON(w, http.StatusServiceUnavailable, errorBody{err.Error()})
+			return
+		}
+		h(w, r, st)
+	}
 }
 
 // SetOwner makes owner the attempt whose claims the server makes; "" refuses claims.
@@ -91,8 +109,8 @@ func (s *Server) health(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"owner": s.currentOwner()})
 }
 
-func (s *Server) getCheckpoint(w http.ResponseWriter, r *http.Request) {
-	v, ok, err := s.store.Checkpoint(r.PathValue("key"))
+func (s *Server) getCheckpoint(w http.ResponseWriter, r *http.Request, st *Store) {
+	v, ok, err := st.Checkpoint(r.PathValue("key"))
 	switch {
 	case err != nil:
 		writeError(w, err)
@@ -106,16 +124,16 @@ func (s *Server) getCheckpoint(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func (s *Server) putCheckpoint(w http.ResponseWriter, r *http.Request) {
+func (s *Server) putCheckpoint(w http.ResponseWriter, r *http.Request, st *Store) {
 	body, err := readBody(w, r, MaxCheckpoint)
 	if err == nil {
-		err = s.store.SetCheckpoint(r.PathValue("key"), body)
+		err = st.SetCheckpoint(r.PathValue("key"), body)
 	}
 	writeEmpty(w, err)
 }
 
-func (s *Server) deleteCheckpoint(w http.ResponseWriter, r *http.Request) {
-	writeEmpty(w, s.store.DeleteCheckpoint(r.PathValue("key")))
+func (s *Server) deleteCheckpoint(w http.ResponseWriter, r *http.Request, st *Store) {
+	writeEmpty(w, st.DeleteCheckpoint(r.PathValue("key")))
 }
 
 // ClaimResponse is the body of POST /v1/claims/{key}: the record and what the claim found.
@@ -124,13 +142,13 @@ type ClaimResponse struct {
 	Record
 }
 
-func (s *Server) claim(w http.ResponseWriter, r *http.Request) {
+func (s *Server) claim(w http.ResponseWriter, r *http.Request, st *Store) {
 	owner := s.currentOwner()
 	if owner == "" {
 		writeJSON(w, http.StatusServiceUnavailable, errorBody{"no attempt is running"})
 		return
 	}
-	rec, out, err := s.store.Claim(r.PathValue("key"), owner)
+	rec, out, err := st.Claim(r.PathValue("key"), owner)
 	if err != nil {
 		writeError(w, err)
 		return
@@ -140,8 +158,8 @@ func (s *Server) claim(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, code, ClaimResponse{Outcome: out.String(), Record: rec})
 }
 
-func (s *Server) lookup(w http.ResponseWriter, r *http.Request) {
-	rec, ok, err := s.store.Lookup(r.PathValue("key"))
+func (s *Server) lookup(w http.ResponseWriter, r *http.Request, st *Store) {
+	rec, ok, err := st.Lookup(r.PathValue("key"))
 	switch {
 	case err != nil:
 		writeError(w, err)
@@ -152,21 +170,21 @@ func (s *Server) lookup(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func (s *Server) finish(w http.ResponseWriter, r *http.Request) {
+func (s *Server) finish(w http.ResponseWriter, r *http.Request, st *Store) {
 	key, owner := r.PathValue("key"), s.currentOwner()
 	var err error
 	switch r.PathValue("action") {
 	case "done", "failed":
 		var body []byte
 		if body, err = readBody(w, r, MaxResult); err == nil {
-			st := Done
+			status := Done
 			if r.PathValue("action") == "failed" {
-				st = Failed
+				status = Failed
 			}
-			err = s.store.Finish(key, owner, st, string(body))
+			err = st.Finish(key, owner, status, string(body))
 		}
 	case "unknown":
-		err = s.store.Abandon(key, owner)
+		err = st.Abandon(key, owner)
 	default:
 		writeJSON(w, http.StatusNotFound, errorBody{"unknown action: want done, failed or unknown"})
 		return
@@ -174,8 +192,8 @@ func (s *Server) finish(w http.ResponseWriter, r *http.Request) {
 	writeEmpty(w, err)
 }
 
-func (s *Server) release(w http.ResponseWriter, r *http.Request) {
-	writeEmpty(w, s.store.Release(r.PathValue("key"), s.currentOwner()))
+func (s *Server) release(w http.ResponseWriter, r *http.Request, st *Store) {
+	writeEmpty(w, st.Release(r.PathValue("key"), s.currentOwner()))
 }
 
 type errorBody struct {

@@ -100,6 +100,8 @@ var (
 	ErrLocked = errors.New("the state file is in use by another run of the job")
 )
 
+var errNoBuckets = errors.New("no buckets")
+
 var (
 	bucketCheckpoints = []byte("checkpoints")
 	bucketClaims      = []byte("claims")
@@ -113,16 +115,33 @@ type Store struct {
 
 // Open opens or creates the state file at path (and its directory, private to the user).
 // It fails with ErrLocked when another process has the file open.
-func Open(path string) (*Store, error) {
+func Open(path string) (*Store, error) { return open(path, false) }
+
+// OpenEphemeral opens a store that lives only as long as the process: nothing is synced
+// to disk, which saves a run without durable state the cost of several fsyncs.
+func OpenEphemeral(path string) (*Store, error) { return open(path, true) }
+
+func open(path string, noSync bool) (*Store, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("state: %w", err)
 	}
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: lockTimeout})
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: lockTimeout, NoSync: noSync, NoGrowSync: noSync})
 	if errors.Is(err, bolterrors.ErrTimeout) {
 		return nil, fmt.Errorf("state: %s: %w", path, ErrLocked)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("state: %s: %w", path, err)
+	}
+	// Buckets are created once; a file that has them is not written to (and synced) at
+	// every open.
+	ready := db.View(func(tx *bolt.Tx) error {
+		if tx.Bucket(bucketCheckpoints) == nil || tx.Bucket(bucketClaims) == nil {
+			return errNoBuckets
+		}
+		return nil
+	}) == nil
+	if ready {
+		return &Store{db: db, now: time.Now}, nil
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
 		for _, b := range [][]byte{bucketCheckpoints, bucketClaims} {

@@ -97,15 +97,18 @@ func Run(ctx context.Context, cfg Config) (int, error) {
 }
 
 type supervisor struct {
-	cfg    Config
-	ev     *eventLog
-	runID  string
-	dir    string
-	store  *state.Store
-	srv    *state.Server
-	closeS func()
-	reaper *reaper
-	sigs   chan os.Signal
+	cfg   Config
+	ev    *eventLog
+	runID string
+	dir   string
+	srv   *state.Server
+
+	storeMu  sync.Mutex
+	store    *state.Store
+	storeErr error
+	closeS   func()
+	reaper   *reaper
+	sigs     chan os.Signal
 
 	mu       sync.Mutex
 	cur      *child
@@ -178,18 +181,20 @@ func newSupervisor(cfg Config) (_ *supervisor, err error) {
 	return s, nil
 }
 
-// openState opens the state file and serves it on a socket in the run's directory.
+// openState serves the job's state on a socket in the run's directory. A durable state
+// file is opened now, so that a run that cannot have it (another run holds it) fails
+// before starting anything; a run-only store is opened when the job first asks.
 func (s *supervisor) openState() error {
-	path, status, reason := s.cfg.StatePath, "opened", ""
-	if path == "" {
-		path = filepath.Join(s.dir, "state.db")
-		status, reason = "ephemeral", "job.state is not set: state lasts for this run only"
+	if s.cfg.StatePath != "" {
+		st, err := state.Open(s.cfg.StatePath)
+		if err != nil {
+			return err
+		}
+		s.store = st
+		s.srv = state.NewServer(st)
+	} else {
+		s.srv = state.NewLazyServer(s.ephemeralStore)
 	}
-	st, err := state.Open(path)
-	if err != nil {
-		return err
-	}
-	s.store, s.srv = st, state.NewServer(st)
 	sock := filepath.Join(s.dir, "state.sock")
 	l, err := state.Listen(sock)
 	if err != nil {
@@ -200,17 +205,33 @@ func (s *supervisor) openState() error {
 	go func() { _ = hs.Serve(l); close(done) }()
 	s.closeS = func() { _ = hs.Close(); <-done }
 	s.cfg.Env = withEnv(s.cfg.Env, "CHARTER_STATE_SOCKET", sock)
-	s.ev.emit(Event{Action: ActionState, Status: status, Reason: reason})
+	if s.store != nil {
+		s.ev.emit(Event{Action: ActionState, Status: "opened"})
+	} else {
+		s.ev.emit(Event{Action: ActionState, Status: "ephemeral", Reason: "job.state is not set: state lasts for this run only"})
+	}
 	return nil
+}
+
+// ephemeralStore opens the run-only store on first use.
+func (s *supervisor) ephemeralStore() (*state.Store, error) {
+	s.storeMu.Lock()
+	defer s.storeMu.Unlock()
+	if s.store == nil && s.storeErr == nil {
+		s.store, s.storeErr = state.OpenEphemeral(filepath.Join(s.dir, "state.db"))
+	}
+	return s.store, s.storeErr
 }
 
 func (s *supervisor) close() {
 	if s.closeS != nil {
 		s.closeS()
 	}
+	s.storeMu.Lock()
 	if s.store != nil {
 		_ = s.store.Close()
 	}
+	s.storeMu.Unlock()
 	if s.reaper != nil {
 		s.reaper.close()
 	}

@@ -110,8 +110,14 @@ func finalPackages(idx *image.Index, recs []record) []Package {
 			}
 			if changed && prev.fingerprint() == fp {
 				p.ChangedLayer = l
-			} else {
+			} else if changed {
 				changed = false
+				if prev.Version != p.Version {
+					if p.Meta == nil {
+						p.Meta = map[string]string{}
+					}
+					p.Meta["previousVersion"] = prev.Version
+				}
 			}
 			p.Layer = l
 		}

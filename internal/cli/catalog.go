@@ -3,6 +3,7 @@ package cli
 import (
 	"github.com/charterhq/charter/internal/buildcontext"
 	"github.com/charterhq/charter/internal/dockerfile"
+	"github.com/charterhq/charter/internal/imagecheck"
 	"github.com/charterhq/charter/internal/policy"
 	"github.com/charterhq/charter/internal/report"
 )
@@ -14,5 +15,6 @@ func catalog() *report.Catalog {
 		dockerfile.Rules(),
 		buildcontext.Rules(),
 		policy.Rules(),
+		imagecheck.Rules(),
 	)
 }

@@ -114,6 +114,7 @@ func newRoot(env Env) *cobra.Command {
 		newLintCmd(env),
 		newDemoCmd(env),
 		newRunCmd(env),
+		newScanCmd(env),
 	)
 	return root
 }

@@ -31,10 +31,10 @@ func needCurl(t *testing.T) {
 	}
 }
 
-// hostilePlatform rate-limits (a shell job makes about five posts a second), and fails
+// hostilePlatform rate-limits (a shell job makes about five posts a second under no limit), and fails
 // one post in ten, half of them after posting.
 func hostilePlatform(seed uint64) *fakeplatform.Server {
-	return fakeplatform.Start(fakeplatform.Config{Token: secretToken, RateLimit: 2, Window: 500 * time.Millisecond,
+	return fakeplatform.Start(fakeplatform.Config{Token: secretToken, RateLimit: 2, Window: 300 * time.Millisecond,
 		RetryAfter: "0", FailBefore: 0.05, FailAfter: 0.05, Latency: 3 * time.Millisecond, Seed: seed})
 }
 
@@ -79,7 +79,7 @@ func TestShellJobWithStateAPI(t *testing.T) {
 		t.Run(fmt.Sprintf("reconcile=%v", reconcile), func(t *testing.T) {
 			plat := hostilePlatform(uint64(time.Now().UnixNano()))
 			defer plat.Close()
-			const items = 12
+			const items = 8
 			cfg := Config{Command: []string{"/bin/sh", posterScript(t)}, Env: posterEnv(plat, items, reconcile),
 				Attempts: 10, Backoff: 20 * time.Millisecond, MaxBackoff: 100 * time.Millisecond,
 				StatePath: filepath.Join(t.TempDir(), "state.db")}

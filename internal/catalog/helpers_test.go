@@ -4,6 +4,8 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"io"
 	"os"
 	"path/filepath"
@@ -158,4 +160,19 @@ func readHost(t testing.TB, p string) []byte {
 		t.Skipf("host file %s not available: %v", p, err)
 	}
 	return b
+}
+
+// wantedFile is an image.File for a parser test, with its content.
+type wantedFile struct {
+	File    image.File
+	Content []byte
+}
+
+func fileOf(p string, content []byte) *wantedFile {
+	return &wantedFile{File: image.File{Path: p, Mode: 0o644, Size: int64(len(content))}, Content: content}
+}
+
+func sha256hex(s string) string {
+	h := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(h[:])
 }

@@ -1,7 +1,7 @@
 package catalog
 
 import (
-	"crypto/md5" //nolint:gosec // dpkg's md5sums use MD5; it is compared, not trusted for security
+	"crypto/md5"  //nolint:gosec // dpkg's md5sums use MD5; it is compared, not trusted for security
 	"crypto/sha1" //nolint:gosec // apk's Q1 checksums use SHA-1
 	"crypto/sha256"
 	"encoding/hex"

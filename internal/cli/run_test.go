@@ -99,6 +99,11 @@ func TestRunRefusesBadInput(t *testing.T) {
 	if code != 2 || !strings.Contains(stderr, "charter.yaml:3") {
 		t.Errorf("bad charter file: exit %d, %q", code, stderr)
 	}
+	dir = project(t, map[string]string{"charter.yaml": "version: 1\njob:\n  state: postgres://db/state\n"})
+	code, _, stderr = runCharterRun(t, dir, "--", "true")
+	if code != 2 || !strings.Contains(stderr, "URLs are not supported") {
+		t.Errorf("state URL: exit %d, %q", code, stderr)
+	}
 	code, _, stderr = runCharterRun(t, t.TempDir())
 	if code != 2 || !strings.Contains(stderr, "charter run --help") && !strings.Contains(stderr, "arg") {
 		t.Errorf("no command: exit %d, %q", code, stderr)
@@ -109,5 +114,27 @@ func TestRunHelpShowsExamples(t *testing.T) {
 	code, stdout, _ := run(t, "", "", "run", "--help")
 	if code != 0 || !strings.Contains(stdout, "ENTRYPOINT") || !strings.Contains(stdout, "CHARTER_STATE_SOCKET") {
 		t.Errorf("help: %d\n%s", code, stdout)
+	}
+}
+
+func TestRunRefusesAStateFileInUse(t *testing.T) {
+	dir := project(t, map[string]string{"charter.yaml": "version: 1\njob:\n  state: state.db\n"})
+	t.Chdir(dir)
+	started := make(chan struct{})
+	first := make(chan int)
+	go func() {
+		var out lockedBuffer
+		env := Env{Stdout: &out, Stderr: &out, Getenv: func(string) string { return "" }, Now: time.Now}
+		close(started)
+		first <- Run(context.Background(), []string{"run", "--", "/bin/sh", "-c", "sleep 3"}, env)
+	}()
+	<-started
+	time.Sleep(300 * time.Millisecond) // the first run holds the file
+	code, _, stderr := runCharterRun(t, "", "--", "true")
+	if code != 2 || !strings.Contains(stderr, "in use by another run") {
+		t.Errorf("second run on the same state: exit %d, %q", code, stderr)
+	}
+	if code := <-first; code != 0 {
+		t.Errorf("first run: exit %d", code)
 	}
 }

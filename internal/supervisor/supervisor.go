@@ -185,6 +185,9 @@ func newSupervisor(cfg Config) (_ *supervisor, err error) {
 // file is opened now, so that a run that cannot have it (another run holds it) fails
 // before starting anything; a run-only store is opened when the job first asks.
 func (s *supervisor) openState() error {
+	if strings.Contains(s.cfg.StatePath, "://") {
+		return fmt.Errorf("job.state: %q: charter run keeps state in a file; URLs are not supported yet", s.cfg.StatePath)
+	}
 	if s.cfg.StatePath != "" {
 		st, err := state.Open(s.cfg.StatePath)
 		if err != nil {

@@ -58,6 +58,7 @@ func Build(idx *image.Index, opts Options) *Result {
 	res.Packages = finalPackages(idx, pkgs)
 	attachOwnership(res.Packages, owns)
 	res.Packages = dropOwnedUnmanaged(res.Packages)
+	res.Packages = dropInstalledLocked(res.Packages)
 	for i := range res.Packages {
 		p := &res.Packages[i]
 		if p.PURL == "" {
@@ -203,3 +204,22 @@ func dropOwnedUnmanaged(pkgs []Package) []Package {
 }
 
 func isOSEcosystem(e string) bool { return e == Deb || e == Apk || e == RPM }
+
+// dropInstalledLocked removes a lock file's entry when the same package (name and
+// version) is installed: the installed copy is the one that runs.
+func dropInstalledLocked(pkgs []Package) []Package {
+	installed := map[string]bool{}
+	for i := range pkgs {
+		if pkgs[i].Meta["declared"] == "" {
+			installed[pkgs[i].Ecosystem+"/"+pkgs[i].Namespace+"/"+pkgs[i].Name+"@"+pkgs[i].Version] = true
+		}
+	}
+	out := pkgs[:0]
+	for _, p := range pkgs {
+		if p.Meta["declared"] != "" && installed[p.Ecosystem+"/"+p.Namespace+"/"+p.Name+"@"+p.Version] {
+			continue
+		}
+		out = append(out, p)
+	}
+	return out
+}

@@ -33,6 +33,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 
 	"github.com/charterhq/charter/internal/secrets"
@@ -76,7 +77,8 @@ func WithStateFile(path string) Option { return func(c *config) { c.stateFile = 
 // masked. The default writes JSON lines to stderr.
 func WithLogger(l *slog.Logger) Option { return func(c *config) { c.logger = l } }
 
-// WithJobID names the job in log lines when CHARTER_JOB_ID does not.
+// WithJobID names the job in log lines when CHARTER_JOB_ID does not (the default is the
+// program's name).
 func WithJobID(id string) Option { return func(c *config) { c.jobID = id } }
 
 // WithoutSignals leaves SIGINT and SIGTERM alone (for jobs that handle them already).
@@ -103,6 +105,9 @@ func Run(ctx context.Context, fn func(ctx context.Context) error, opts ...Option
 	cfg := config{jobID: os.Getenv(EnvJobID), signals: true}
 	for _, o := range opts {
 		o(&cfg)
+	}
+	if cfg.jobID == "" {
+		cfg.jobID = filepath.Base(os.Args[0])
 	}
 	if cfg.signals {
 		var stop context.CancelFunc

@@ -102,9 +102,12 @@ func from(ctx context.Context) *runtime {
 // and carries the job's state and logger for Once, Checkpoint and Logger. It returns
 // fn's error, or why the state could not be opened.
 func Run(ctx context.Context, fn func(ctx context.Context) error, opts ...Option) (err error) {
-	cfg := config{jobID: os.Getenv(EnvJobID), signals: true}
+	cfg := config{signals: true}
 	for _, o := range opts {
 		o(&cfg)
+	}
+	if id := os.Getenv(EnvJobID); id != "" {
+		cfg.jobID = id // charter run's name for the job wins, so its events and the job's logs agree
 	}
 	if cfg.jobID == "" {
 		cfg.jobID = filepath.Base(os.Args[0])

@@ -44,7 +44,7 @@ func (c *checker) setuid() {
 			bits = append(bits, "setgid "+owner(f.GID, "group root"))
 		}
 		c.add(ruleIMG005, c.layerLoc(f.Layer, f.Path),
-			fmt.Sprintf("%s is %s (mode %s)", f.Path, strings.Join(bits, " and "), octal(f.Mode)), "")
+			fmt.Sprintf("%s is %s (mode %s), from layer %d", f.Path, strings.Join(bits, " and "), octal(f.Mode), f.Layer), "")
 	}
 }
 
@@ -102,7 +102,7 @@ func (c *checker) worldWritable() {
 		} else if f.Mode&fs.ModeNamedPipe != 0 {
 			what = "named pipe"
 		}
-		msg := fmt.Sprintf("%s is a world-writable %s (mode %s)", f.Path, what, octal(f.Mode))
+		msg := fmt.Sprintf("%s is a world-writable %s (mode %s), from layer %d", f.Path, what, octal(f.Mode), f.Layer)
 		if g.below > 0 {
 			msg += fmt.Sprintf(", and %d %s below it %s world-writable too", g.below, plural(g.below, "entry", "entries"), plural(g.below, "is", "are"))
 		}
@@ -158,7 +158,7 @@ func (c *checker) sshServer() {
 		return
 	}
 	for _, f := range c.programs(sshServers) {
-		c.add(ruleIMG007, c.layerLoc(f.Layer, f.Path), fmt.Sprintf("the image ships an SSH server: %s", f.Path), "")
+		c.add(ruleIMG007, c.layerLoc(f.Layer, f.Path), fmt.Sprintf("the image ships an SSH server: %s, from layer %d", f.Path, f.Layer), "")
 	}
 }
 

@@ -238,7 +238,7 @@ func (c *checker) secretFiles() {
 	for _, s := range visible {
 		loc := c.layerLoc(s.layer, s.path)
 		loc.Line = s.line()
-		c.add(ruleIMG003, loc, s.path+": "+s.describe(), s.evidence())
+		c.add(ruleIMG003, loc, fmt.Sprintf("%s: %s; from layer %d", s.path, s.describe(), s.layer), s.evidence())
 	}
 	for _, s := range gone {
 		if s.known && s.hidden.How == image.HiddenByOverwrite && shown[s.path] {

@@ -184,3 +184,50 @@ go test -count=1 -run 'Integration' -v ./internal/image/ 2>&1 | tee "$DIR/go-tes
 grep -q '^ok' "$DIR/go-test.log" || { log "FAIL: integration tests"; exit 1; }
 grep -q -- '--- SKIP' "$DIR/go-test.log" && { log "FAIL: an integration test skipped with its servers running"; exit 1; }
 log "integration tests passed"
+
+# --- charter scan ----------------------------------------------------------------------
+# The same fixtures through the CLI: exit codes, the planted problems, and no secret in
+# the output. Built once rather than `go run`, which turns every non-zero exit into 1.
+go build -o "$DIR/charter" ./cmd/charter
+scan() { # scan NAME WANT_EXIT ARGS...: runs charter scan -o json, keeps the report in $DIR/scan-NAME.json
+  local name=$1 want=$2 rc=0
+  shift 2
+  "$DIR/charter" scan --no-progress -o json "$@" >"$DIR/scan-$name.json" 2>"$DIR/scan-$name.err" || rc=$?
+  if [ "$rc" != "$want" ]; then
+    cat "$DIR/scan-$name.err" >&2
+    log "FAIL: charter scan $* exited $rc, want $want"
+    exit 1
+  fi
+}
+finds() { # finds NAME RULE TEXT: the report has a finding of RULE whose message contains TEXT
+  grep -q "\"rule\": \"$2\"" "$DIR/scan-$1.json" &&
+    grep -A10 "\"rule\": \"$2\"" "$DIR/scan-$1.json" | grep -qF -- "$3" ||
+    { log "FAIL: scan $1: no $2 finding with \"$3\""; exit 1; }
+}
+leaky_refs=("registry:$REGISTRY/charter-it/leaky:1" "docker:charter-it/leaky:1" "docker-archive:$DIR/leaky.tar")
+for i in "${!leaky_refs[@]}"; do
+  ref=${leaky_refs[$i]}
+  scan "leaky$i" 1 "$ref" --insecure-registry "$REGISTRY"
+  finds "leaky$i" IMG001 "sets no user"
+  finds "leaky$i" IMG002 "Env API_TOKEN"
+  finds "leaky$i" IMG003 "/root/.ssh/id_rsa"
+  finds "leaky$i" IMG004 "/app/.env"
+  finds "leaky$i" IMG005 "/bin/busybox is setuid root"
+  finds "leaky$i" IMG007 "port 22/tcp"
+  finds "leaky$i" IMG007 "/usr/sbin/sshd"
+  grep -q '"layerIndex"' "$DIR/scan-leaky$i.json" || { log "FAIL: scan $ref: findings name no layer"; exit 1; }
+  if grep -qE 'charter-fake-password-123|ghp_charterFakeToken' "$DIR/scan-leaky$i.json" "$DIR/scan-leaky$i.err"; then
+    log "FAIL: scan $ref printed a planted secret"
+    exit 1
+  fi
+  log "charter scan $ref: exit 1, planted problems found"
+done
+for ref in "registry:$REGISTRY/charter-it/clean:1" "docker:charter-it/clean:1"; do
+  scan clean 0 "$ref" --insecure-registry "$REGISTRY" --fail-on low
+  log "charter scan $ref: exit 0"
+done
+scan missing 2 "registry:$REGISTRY/charter-it/missing:1" --insecure-registry "$REGISTRY"
+[ "$(wc -l <"$DIR/scan-missing.err")" = 1 ] || { cat "$DIR/scan-missing.err" >&2; log "FAIL: a missing image is not one line on stderr"; exit 1; }
+scan plainhttp 2 "registry:$REGISTRY/charter-it/leaky:1"
+grep -q -- "--insecure-registry" "$DIR/scan-plainhttp.err" || { log "FAIL: plain HTTP refusal does not name --insecure-registry"; exit 1; }
+log "charter scan: exit codes and findings as expected"

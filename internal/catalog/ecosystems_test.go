@@ -33,7 +33,9 @@ func hostFiles(t *testing.T, globs ...string) []file {
 	return out
 }
 
-func zipOf(t *testing.T, files map[string][]byte) []byte {
+func zipOf(t *testing.T, files map[string][]byte) []byte { return zipOfF(t, files) }
+
+func zipOfF(t testing.TB, files map[string][]byte) []byte {
 	t.Helper()
 	var buf bytes.Buffer
 	zw := zip.NewWriter(&buf)
@@ -116,7 +118,7 @@ func TestJavaArchives(t *testing.T) {
 	debianStyle := zipOf(t, map[string][]byte{"META-INF/MANIFEST.MF": []byte(
 		"Manifest-Version: 1.0\r\nImplementation-Title: Foo Lib\r\nImplementation-Version: 4.5.6\r\nBundle-License: Apache-2.0;link=x\r\n\r\nName: x\r\nImplementation-Version: 9\r\n")})
 	withPom := zipOf(t, map[string][]byte{
-		"META-INF/maven/org.acme/core/pom.properties": []byte("#x\ngroupId=org.acme\nartifactId=core\nversion=1.0.0\n"),
+		"META-INF/maven/org.acme/core/pom.properties":  []byte("#x\ngroupId=org.acme\nartifactId=core\nversion=1.0.0\n"),
 		"META-INF/maven/com.shaded/dep/pom.properties": []byte("groupId=com.shaded\nartifactId=dep\nversion=2.0\n"),
 	})
 	war := zipOf(t, map[string][]byte{"WEB-INF/lib/core-1.0.0.jar": withPom, "WEB-INF/lib/foo-4.5.6.jar": debianStyle})

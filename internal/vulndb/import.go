@@ -1,0 +1,282 @@
+package vulndb
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"strings"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// importSource brings one source's records into b: incrementally when the source has a
+// modified_id.csv and the last import left a cursor, else whole (replacing every record
+// the source brought before).
+func (u *updater) importSource(ctx context.Context, b *bolt.DB, src Source, last *SourceStatus) (SourceStatus, ImportStats, error) {
+	stats := ImportStats{Source: src.name()}
+	st := SourceStatus{Name: src.name(), Location: src.Location, Updated: u.opts.Now().UTC()}
+	if strings.ContainsRune(st.Name, 0) || src.Location == "" {
+		return st, stats, errors.New("a source needs a location and a name without NUL")
+	}
+	f, err := openFeed(src, &feedConfig{
+		lim: &u.lim, warn: stats.warn, client: u.opts.HTTPClient, tmpDir: u.dir, insecureHTTP: u.opts.InsecureHTTP,
+	})
+	if err != nil {
+		return st, stats, err
+	}
+	defer func() { _ = f.close() }()
+	csv, err := f.modified(ctx)
+	if err != nil {
+		return st, stats, err
+	}
+	w := &writer{db: b, src: st.Name, lim: &u.lim, stats: &stats, progress: u.opts.Progress}
+	defer w.rollback()
+	var cursor time.Time
+	if last != nil && last.Cursor != "" && !u.opts.Full {
+		cursor, _ = time.Parse(time.RFC3339Nano, last.Cursor)
+	}
+	var rows []csvRow
+	var newest time.Time
+	csvOK := false
+	if csv != nil {
+		rows, newest, csvOK = changedSince(csv, cursor, stats.warn)
+	}
+	if csvOK && !cursor.IsZero() && len(rows) <= u.lim.MaxIncremental {
+		stats.Incremental, st.Incremental = true, true
+		err = u.importRows(ctx, f, w, rows)
+	} else {
+		err = u.importAll(ctx, f, w)
+	}
+	if err == nil {
+		err = w.commit()
+	}
+	if err != nil {
+		return st, stats, err
+	}
+	if csvOK && !newest.IsZero() {
+		st.Cursor = newest.UTC().Format(time.RFC3339Nano)
+	}
+	st.Records, err = countSource(b, st.Name)
+	if err == nil && st.Records == 0 && !stats.Incremental {
+		err = fmt.Errorf("no usable OSV record in %s (%d read); the database keeps its current records", src.Location, stats.Read)
+	}
+	u.log.Info("imported advisories", "source", st.Name, "records", st.Records, "read", stats.Read,
+		"incremental", stats.Incremental, "skipped", stats.Warnings())
+	return st, stats, err
+}
+
+func (u *updater) importAll(ctx context.Context, f feed, w *writer) error {
+	if _, err := w.removeSource(); err != nil {
+		return err
+	}
+	seen := map[string]bool{}
+	return f.all(ctx, func(name string, data []byte) error {
+		return w.add(data, name, seen)
+	})
+}
+
+func (u *updater) importRows(ctx context.Context, f feed, w *writer, rows []csvRow) error {
+	seen := map[string]bool{}
+	for _, r := range rows {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		data, err := f.one(ctx, r.id)
+		var s *skip
+		switch {
+		case errors.As(err, &s):
+			w.stats.warn(s.reason, s.detail)
+			continue
+		case errors.Is(err, fs.ErrNotExist):
+			// listed but gone; OSV retires records by withdrawing them, so keep ours
+			w.stats.warn("listed in modified_id.csv but missing", shorten(r.id))
+			continue
+		case err != nil:
+			return err
+		}
+		if err := w.add(data, r.id, seen); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// writer stores records in batched write transactions.
+type writer struct {
+	db       *bolt.DB
+	tx       *bolt.Tx
+	src      string
+	lim      *Limits
+	stats    *ImportStats
+	pending  int
+	progress func(string, int)
+}
+
+func (w *writer) begin() error {
+	if w.tx != nil {
+		return nil
+	}
+	tx, err := w.db.Begin(true)
+	if err != nil {
+		return fmt.Errorf("write database: %w", err)
+	}
+	w.tx = tx
+	return nil
+}
+
+func (w *writer) commit() error {
+	if w.tx == nil {
+		return nil
+	}
+	err := w.tx.Commit()
+	w.tx, w.pending = nil, 0
+	if err != nil {
+		return fmt.Errorf("write database: %w", err)
+	}
+	return nil
+}
+
+func (w *writer) rollback() {
+	if w.tx != nil {
+		_ = w.tx.Rollback()
+		w.tx = nil
+	}
+}
+
+func (w *writer) step() error {
+	if w.pending++; w.pending >= batchRecords {
+		return w.commit()
+	}
+	return nil
+}
+
+// add parses one document and stores, replaces or (when withdrawn) removes its record.
+func (w *writer) add(data []byte, name string, seen map[string]bool) error {
+	w.stats.Read++
+	if w.progress != nil && w.stats.Read%5000 == 0 {
+		w.progress(w.src, w.stats.Read)
+	}
+	p, err := parseOSV(data, w.lim, w.stats.warn)
+	var s *skip
+	if errors.As(err, &s) {
+		w.stats.warn(s.reason, shorten(name)+": "+s.detail)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if seen[p.rec.ID] {
+		w.stats.warn(SkipDuplicate, p.rec.ID)
+	}
+	seen[p.rec.ID] = true
+	if err := w.begin(); err != nil {
+		return err
+	}
+	if err := w.remove(p.rec.ID); err != nil {
+		return err
+	}
+	if p.withdrawn {
+		w.stats.Withdrawn++
+		return w.step()
+	}
+	if err := w.put(p); err != nil {
+		return err
+	}
+	w.stats.Imported++
+	return w.step()
+}
+
+func recordKey(src, id string) []byte { return []byte(src + "\x00" + id) }
+
+// recordKeyOf returns the records-bucket key an index key points at.
+func recordKeyOf(indexKey []byte) []byte {
+	parts := bytes.Split(indexKey, []byte{0})
+	if len(parts) != 4 {
+		return nil
+	}
+	k := make([]byte, 0, len(parts[2])+1+len(parts[3]))
+	return append(append(append(k, parts[2]...), 0), parts[3]...)
+}
+
+func (w *writer) put(p *parsed) error {
+	recs, idx := w.tx.Bucket(bucketRecords), w.tx.Bucket(bucketIndex)
+	for _, k := range p.rec.Keys {
+		js, err := json.Marshal(p.entries[k])
+		if err != nil {
+			return err
+		}
+		if err := idx.Put([]byte(k+"\x00"+w.src+"\x00"+p.rec.ID), js); err != nil {
+			return fmt.Errorf("write database: %w", err)
+		}
+	}
+	js, err := json.Marshal(&p.rec)
+	if err != nil {
+		return err
+	}
+	if err := recs.Put(recordKey(w.src, p.rec.ID), js); err != nil {
+		return fmt.Errorf("write database: %w", err)
+	}
+	return nil
+}
+
+// remove deletes a record of this source and its index entries, if stored.
+func (w *writer) remove(id string) error {
+	recs, idx := w.tx.Bucket(bucketRecords), w.tx.Bucket(bucketIndex)
+	rk := recordKey(w.src, id)
+	v := recs.Get(rk)
+	if v == nil {
+		return nil
+	}
+	var r record
+	if err := json.Unmarshal(v, &r); err != nil {
+		return fmt.Errorf("stored record %s: %w", id, err)
+	}
+	for _, k := range r.Keys {
+		if err := idx.Delete([]byte(k + "\x00" + w.src + "\x00" + id)); err != nil {
+			return err
+		}
+	}
+	return recs.Delete(rk)
+}
+
+// removeSource deletes every record this source brought, in batches.
+func (w *writer) removeSource() (int, error) {
+	prefix := []byte(w.src + "\x00")
+	total := 0
+	for {
+		if err := w.begin(); err != nil {
+			return total, err
+		}
+		var ids []string
+		c := w.tx.Bucket(bucketRecords).Cursor()
+		for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix) && len(ids) < batchRecords; k, _ = c.Next() {
+			ids = append(ids, string(k[len(prefix):]))
+		}
+		for _, id := range ids {
+			if err := w.remove(id); err != nil {
+				return total, err
+			}
+		}
+		total += len(ids)
+		if err := w.commit(); err != nil || len(ids) < batchRecords {
+			return total, err
+		}
+	}
+}
+
+func countSource(b *bolt.DB, src string) (int, error) {
+	prefix := []byte(src + "\x00")
+	n := 0
+	err := b.View(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bucketRecords).Cursor()
+		for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+			n++
+		}
+		return nil
+	})
+	return n, err
+}

@@ -1,0 +1,404 @@
+package vulndb
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/charterhq/charter/internal/report"
+	"github.com/charterhq/charter/internal/version"
+)
+
+// Match is one vulnerability in one package: every matching record that names the same
+// vulnerability (by ID or alias) merged into one.
+type Match struct {
+	// Package is the affected package, as given to DB.Match.
+	Package report.Package `json:"package"`
+	// ID names the vulnerability and is the finding's rule: the CVE when the merged
+	// records name exactly one, else the preferred record ID (GHSA before the rest).
+	ID string `json:"id"`
+	// Aliases are the group's other IDs (GHSA-…, GO-…, PYSEC-…, DSA-…, CVE-…), sorted.
+	Aliases []string `json:"aliases,omitempty"`
+	Summary string   `json:"summary,omitempty"`
+	// Installed is the version compared: the source package's for Debian and Ubuntu.
+	Installed string `json:"installed"`
+	// Fixed is the lowest version that fixes every merged record; "" when none does.
+	Fixed string `json:"fixed,omitempty"`
+	// Severity is rated from the records (see SeveritySource); an unrated vulnerability
+	// is Medium with SevDefault as its source.
+	Severity       report.Severity `json:"severity"`
+	SeveritySource string          `json:"severitySource"`
+	Score          float64         `json:"score,omitempty"`
+	Vector         string          `json:"vector,omitempty"`
+	References     []string        `json:"references,omitempty"`
+	// Ecosystem is the OSV ecosystem key matched ("Debian:12", "Go").
+	Ecosystem string `json:"ecosystem"`
+	// Records are the matched records as source/ID.
+	Records []string `json:"records"`
+}
+
+// Result is the outcome of matching a list of packages.
+type Result struct {
+	Matches []Match `json:"matches"`
+	// Unmatched counts packages that could not be looked up, by reason ("ecosystem
+	// generic has no advisories", "version … is not valid for dpkg"): data for the
+	// report's warnings, never a failure.
+	Unmatched map[string]int `json:"unmatched,omitempty"`
+}
+
+// Findings turns the matches into report findings, in match order.
+func (r *Result) Findings() []report.Finding {
+	out := make([]report.Finding, 0, len(r.Matches))
+	for i := range r.Matches {
+		out = append(out, r.Matches[i].Finding())
+	}
+	return out
+}
+
+// Finding is the match as a charter.report/v1 finding: the rule is the vulnerability ID,
+// the location the package's purl, layer and instruction.
+func (m *Match) Finding() report.Finding {
+	p := &m.Package
+	name := p.Name
+	if p.Source != nil && p.Source.Name != "" && p.Source.Name != p.Name {
+		name += " (source " + p.Source.Name + ")"
+	}
+	fixed, remedy := "no fix", ""
+	if m.Fixed != "" {
+		fixed = m.Fixed
+		remedy = fmt.Sprintf("upgrade %s to %s or later", name, m.Fixed)
+	}
+	title := m.Summary
+	if title == "" {
+		title = m.ID + " in " + p.Name
+	}
+	f := report.Finding{
+		Rule: m.ID, Aliases: m.Aliases, Severity: m.Severity, Title: title,
+		Message:     fmt.Sprintf("%s %s → %s (severity from %s)", name, m.Installed, fixed, m.SeveritySource),
+		Remediation: remedy, References: m.References,
+		Location: report.Location{
+			Package: p.PURL, Layer: p.Layer, LayerIndex: p.LayerIndex, Instruction: p.Instruction,
+		},
+	}
+	if len(p.Locations) > 0 {
+		f.Location.Path = p.Locations[0]
+	}
+	return f
+}
+
+// hit is one record matching one package.
+type hit struct {
+	recKey string
+	eco    string
+	fixed  string
+	sev    severity
+	scheme version.Scheme
+	rec    record
+}
+
+// Match looks every package up and returns one Match per (package, vulnerability).
+// Distro packages (deb, apk, rpm) are matched against the advisories of distro d's
+// release, by source package where the package names one; with a zero d, each
+// package's purl `distro` qualifier is used. Withdrawn records were never stored.
+func (db *DB) Match(ctx context.Context, pkgs []report.Package, d Distro) (*Result, error) {
+	res := &Result{Matches: []Match{}}
+	err := db.bolt.View(func(tx *bolt.Tx) error {
+		idx, recs := tx.Bucket(bucketIndex), tx.Bucket(bucketRecords)
+		for i := range pkgs {
+			if i%256 == 0 {
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+			}
+			hits, why := lookup(idx, &pkgs[i], d)
+			if why != "" {
+				if res.Unmatched == nil {
+					res.Unmatched = map[string]int{}
+				}
+				res.Unmatched[why]++
+				continue
+			}
+			if err := loadRecords(recs, hits); err != nil {
+				return err
+			}
+			res.Matches = append(res.Matches, merge(&pkgs[i], hits)...)
+		}
+		return nil
+	})
+	return res, err
+}
+
+// lookup finds the records affecting one package.
+func lookup(idx *bolt.Bucket, p *report.Package, d Distro) ([]hit, string) {
+	q, why := queryOf(p, d)
+	if why != "" {
+		return nil, why
+	}
+	parsed := map[string]version.Version{}
+	var hits []hit
+	seen := map[string]bool{}
+	var badVersion string
+	c := idx.Cursor()
+	for _, eco := range q.ecoKeys {
+		for _, name := range q.names {
+			prefix := []byte(eco + "\x00" + normName(q.eco, name) + "\x00")
+			for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+				rk := string(k[len(prefix):])
+				if seen[rk] {
+					continue
+				}
+				var e entry
+				if err := json.Unmarshal(v, &e); err != nil {
+					continue // a damaged entry never hides the others
+				}
+				h, ok, bad := check(&e, q.version, parsed)
+				if bad != "" {
+					badVersion = bad
+				}
+				if ok {
+					seen[rk] = true
+					h.recKey, h.eco = rk, eco
+					hits = append(hits, h)
+				}
+			}
+		}
+	}
+	if len(hits) == 0 && badVersion != "" {
+		return nil, badVersion
+	}
+	return hits, ""
+}
+
+// check tests a version against one record's affected entries for a package.
+func check(e *entry, installed string, parsed map[string]version.Version) (hit, bool, string) {
+	var best hit
+	found := false
+	bad := ""
+	for i := range e.Affected {
+		a := &e.Affected[i]
+		sch, ok := version.Named(a.Scheme)
+		if !ok {
+			continue
+		}
+		v, ok := parsed[a.Scheme]
+		if !ok {
+			pv, err := sch.Parse(installed)
+			if err != nil {
+				bad = "version not valid for " + a.Scheme
+				parsed[a.Scheme] = nil
+				continue
+			}
+			v, parsed[a.Scheme] = pv, pv
+		}
+		if v == nil {
+			continue
+		}
+		if hitOK, fixed := a.contains(sch, v); hitOK && (!found || (best.fixed == "" && fixed != "")) {
+			best, found = hit{fixed: fixed, sev: a.Sev, scheme: sch}, true
+		}
+	}
+	return best, found, bad
+}
+
+// contains reports whether v is affected, and the fix to report.
+func (a *affected) contains(sch version.Scheme, v version.Version) (bool, string) {
+	for _, iv := range a.Intervals {
+		if iv.contains(sch, v) {
+			return true, iv.Fixed
+		}
+	}
+	if !inSorted(sch, a.Versions, v) {
+		return false, ""
+	}
+	// listed explicitly: report the nearest fix above it, if a range gives one
+	var fix version.Version
+	for _, iv := range a.Intervals {
+		if f, err := sch.Parse(iv.Fixed); err == nil && f.Compare(v) > 0 && (fix == nil || f.Compare(fix) < 0) {
+			fix = f
+		}
+	}
+	if fix == nil {
+		return true, ""
+	}
+	return true, fix.String()
+}
+
+func (iv *interval) contains(sch version.Scheme, v version.Version) bool {
+	if iv.Lo != "" {
+		lo, err := sch.Parse(iv.Lo)
+		if err != nil || v.Compare(lo) < 0 {
+			return false
+		}
+	}
+	if iv.Hi == "" {
+		return true
+	}
+	hi, err := sch.Parse(iv.Hi)
+	if err != nil {
+		return false
+	}
+	c := v.Compare(hi)
+	return c < 0 || (iv.Incl && c == 0)
+}
+
+func inSorted(sch version.Scheme, vs []string, v version.Version) bool {
+	i := sort.Search(len(vs), func(i int) bool {
+		w, err := sch.Parse(vs[i])
+		return err != nil || w.Compare(v) >= 0
+	})
+	if i == len(vs) {
+		return false
+	}
+	w, err := sch.Parse(vs[i])
+	return err == nil && w.Compare(v) == 0
+}
+
+func loadRecords(recs *bolt.Bucket, hits []hit) error {
+	for i := range hits {
+		v := recs.Get([]byte(hits[i].recKey))
+		if v == nil {
+			return fmt.Errorf("%w: index names missing record %q", ErrCorrupt, hits[i].recKey)
+		}
+		if err := json.Unmarshal(v, &hits[i].rec); err != nil {
+			return fmt.Errorf("%w: record %q: %w", ErrCorrupt, hits[i].recKey, err)
+		}
+	}
+	return nil
+}
+
+// merge groups a package's hits into vulnerabilities: records that share an ID or an
+// alias, directly or through another record, are one vulnerability.
+func merge(p *report.Package, hits []hit) []Match {
+	if len(hits) == 0 {
+		return nil
+	}
+	parent := map[string]string{}
+	var find func(string) string
+	find = func(x string) string {
+		if parent[x] == "" || parent[x] == x {
+			parent[x] = x
+			return x
+		}
+		r := find(parent[x])
+		parent[x] = r
+		return r
+	}
+	for _, h := range hits {
+		root := find(h.rec.ID)
+		for _, a := range h.rec.Aliases {
+			if r := find(a); r != root {
+				parent[r] = root
+			}
+		}
+	}
+	groups := map[string][]hit{}
+	var order []string
+	for _, h := range hits {
+		r := find(h.rec.ID)
+		if groups[r] == nil {
+			order = append(order, r)
+		}
+		groups[r] = append(groups[r], h)
+	}
+	out := make([]Match, 0, len(order))
+	for _, r := range order {
+		out = append(out, group(p, groups[r]))
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		if out[i].Severity != out[j].Severity {
+			return out[i].Severity > out[j].Severity
+		}
+		return out[i].ID < out[j].ID
+	})
+	return out
+}
+
+// group merges one vulnerability's records.
+func group(p *report.Package, hs []hit) Match {
+	sort.SliceStable(hs, func(i, j int) bool { return idRank(hs[i].rec.ID) < idRank(hs[j].rec.ID) })
+	m := Match{Package: *p, Ecosystem: hs[0].eco}
+	ids := map[string]bool{}
+	var cves []string
+	var fix version.Version
+	best := severity{Rank: rankUnrated + 1}
+	for _, h := range hs {
+		m.Records = append(m.Records, strings.Replace(h.recKey, "\x00", "/", 1))
+		for _, id := range append([]string{h.rec.ID}, h.rec.Aliases...) {
+			if !ids[id] {
+				ids[id] = true
+				if strings.HasPrefix(id, "CVE-") {
+					cves = append(cves, id)
+				}
+			}
+		}
+		if m.Summary == "" {
+			m.Summary = h.rec.Summary
+		}
+		m.References = appendNew(m.References, h.rec.Refs, maxRefs)
+		if f, err := h.scheme.Parse(h.fixed); err == nil && (fix == nil || f.Compare(fix) > 0) {
+			fix = f
+		}
+		if h.sev.Rank < best.Rank || (h.sev.Rank == best.Rank && h.sev.Level > best.Level) {
+			best = h.sev
+		}
+	}
+	m.ID = hs[0].rec.ID
+	if len(cves) == 1 {
+		m.ID = cves[0]
+	}
+	for id := range ids {
+		if id != m.ID {
+			m.Aliases = append(m.Aliases, id)
+		}
+	}
+	sort.Strings(m.Aliases)
+	if fix != nil {
+		m.Fixed = fix.String()
+	}
+	m.Installed = installedOf(p)
+	m.Severity, m.SeveritySource, m.Score, m.Vector = best.Level, best.Source, best.Score, best.Vector
+	if best.Rank >= rankUnrated || best.Level == report.SeverityNone {
+		m.Severity, m.SeveritySource = report.Medium, SevDefault
+	}
+	return m
+}
+
+// idRank prefers GHSA records (reviewed, with summaries) and then the ecosystem's own
+// database; CVE records sort last since they rarely carry package ranges of their own.
+func idRank(id string) int {
+	switch {
+	case strings.HasPrefix(id, "GHSA-"):
+		return 0
+	case strings.HasPrefix(id, "CVE-"):
+		return 2
+	}
+	return 1
+}
+
+func installedOf(p *report.Package) string {
+	if p.Ecosystem == "deb" && p.Source != nil && p.Source.Version != "" {
+		return p.Source.Version
+	}
+	return p.Version
+}
+
+func appendNew(dst, src []string, max int) []string {
+	for _, s := range src {
+		if len(dst) >= max {
+			break
+		}
+		dup := false
+		for _, d := range dst {
+			dup = dup || d == s
+		}
+		if !dup {
+			dst = append(dst, s)
+		}
+	}
+	return dst
+}

@@ -270,10 +270,12 @@ func (s *supervisor) run(ctx context.Context) int {
 	start := s.cfg.Now()
 	s.forwardSignals()
 	defer s.stopForwarding()
-	runCtx := ctx
+	// The caller's cancellation reaches the attempts through stop (like SIGTERM); runCtx
+	// ends only at the deadline, so the two are told apart.
+	runCtx := context.WithoutCancel(ctx)
 	if s.cfg.Deadline > 0 {
 		var cancel context.CancelFunc
-		runCtx, cancel = context.WithTimeout(ctx, s.cfg.Deadline)
+		runCtx, cancel = context.WithTimeout(runCtx, s.cfg.Deadline)
 		defer cancel()
 	}
 	go func() {
@@ -450,8 +452,15 @@ func (s *supervisor) watch(ctx context.Context, c *child, attempt int) ending {
 			end.deadline = true
 			terminate()
 		case <-stopC:
-			// The signal itself was forwarded; the grace period starts now.
+			// A signal charter received was forwarded already; a cancelled context
+			// (no signal) asks the command to stop here. The grace period starts now.
 			end.signalled = true
+			s.mu.Lock()
+			forwarded := s.stopSig != nil
+			s.mu.Unlock()
+			if !forwarded {
+				c.signal(syscall.SIGTERM)
+			}
 			timeoutC, deadlineC, stopC, pollC = nil, nil, nil, nil
 			graceC = time.After(s.cfg.Grace)
 		case <-pollC:

@@ -293,3 +293,14 @@ echo "no newline at the end: $POSTER_AUTH"`
 		}
 	}
 }
+
+func TestCancelledContextStopsTheCommand(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(200*time.Millisecond, cancel)
+	start := time.Now()
+	code, err := Run(ctx, Config{Command: sh(`trap 'exit 5' TERM; while :; do sleep 0.05; done`), Attempts: 3,
+		RetryOn: []int{5}, Grace: 5 * time.Second, Group: true})
+	if err != nil || code != 5 || time.Since(start) > 3*time.Second {
+		t.Fatalf("exit %d (%v) after %v; want the command's 5 soon after SIGTERM, no retry", code, err, time.Since(start))
+	}
+}

@@ -312,6 +312,9 @@ func (c *checker) howHidden(s secretAt) string {
 
 func clipInstruction(s string) string {
 	s = strings.Join(strings.Fields(instructionOf(s)), " ")
+	if rest, ok := strings.CutPrefix(s, "/bin/sh -c "); ok {
+		s = "RUN " + rest // the classic builder's RUN
+	}
 	if r := []rune(s); len(r) > 80 {
 		return string(r[:79]) + "…"
 	}

@@ -114,6 +114,9 @@ func (doc *Document) cdxComponents(cs []cdx.Component, depth int, lim Limits) {
 			if len(doc.Packages) >= lim.MaxPackages+1 {
 				return
 			}
+			if cdxProps(c).get(trivyPfx+trivyClass) != "" {
+				break // Trivy's per-target aggregate ("Python", "app/package-lock.json")
+			}
 			if pkg, ok := cdxPackage(c); ok {
 				doc.Packages = append(doc.Packages, pkg)
 			} else {

@@ -3,6 +3,7 @@ package sbom
 import (
 	"bytes"
 	"fmt"
+	"sort"
 	"strings"
 
 	spdxjson "github.com/spdx/tools-golang/json"
@@ -68,10 +69,12 @@ func fromSPDX(d *spdx.Document, f Format, lim Limits) *Document {
 		switch {
 		case roots[p.PackageSPDXIdentifier] && isImagePackage(p):
 			r.image(p)
-		case p.PrimaryPackagePurpose == "OPERATING-SYSTEM":
+		case strings.ReplaceAll(p.PrimaryPackagePurpose, "-", "_") == purposeOS:
 			if r.doc.Distro == nil {
 				r.distro(p)
 			}
+		case r.annProps(p.PackageSPDXIdentifier).get(trivyPfx+trivyClass) != "":
+			// Trivy's per-target aggregate ("Python", "app/package-lock.json").
 		default:
 			if len(r.doc.Packages) > lim.MaxPackages {
 				return r.doc
@@ -338,6 +341,7 @@ func (r *spdxReader) related(id common.ElementID, pkg *Package) {
 		}
 	}
 	if len(pkg.Locations) == 0 {
+		sort.Strings(evident)
 		pkg.Locations = evident
 	}
 }

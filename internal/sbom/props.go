@@ -53,4 +53,5 @@ const (
 	trivyDiffID      = "DiffID" // on the image: one per layer, in order
 	trivyImageID     = "ImageID"
 	trivyRepoDigest  = "RepoDigest"
+	trivyClass       = "Class" // on the aggregate components Trivy adds per target ("lang-pkgs")
 )

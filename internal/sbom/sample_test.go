@@ -18,7 +18,7 @@ const (
 	diff1 = "sha256:271193f864f81af07179fa96c949f7b286821667fa7a786fd0852dcf0b40def3"
 	diff2 = "sha256:4f2d1a0c3b8e9d7f6a5b4c3d2e1f0a9b8c7d6e5f4a3b2c1d0e9f8a7b6c5d4e3f"
 	ins0  = "ADD rootfs.tar.xz / # buildkit"
-	ins1  = "RUN /bin/sh -c apt-get update && apt-get install -y --no-install-recommends python3-yaml # buildkit"
+	ins1  = "RUN /bin/sh -c set -eux; \\\n\tapt-get update && apt-get install -y --no-install-recommends python3-yaml # buildkit"
 	ins2  = "COPY /app /app # buildkit"
 )
 

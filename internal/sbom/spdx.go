@@ -18,6 +18,8 @@ import (
 const spdxNamespaceBase = "https://github.com/charterhq/charter/spdx/"
 
 const (
+	// purposeOS is the JSON spelling; tag-value spells it OPERATING-SYSTEM.
+	purposeOS   = "OPERATING_SYSTEM"
 	noAssertion = "NOASSERTION"
 	imageSPDXID = "Image"
 	relContains = "CONTAINS"
@@ -35,6 +37,9 @@ func EncodeSPDX(w io.Writer, inv *Inventory, f Format, opt Options) error {
 		err = spdxjson.Write(doc, w, spdxjson.Indent("  "), spdxjson.EscapeHTML(false))
 	case SPDXTagValue:
 		hoistAnnotations(doc)
+		for _, p := range doc.Packages {
+			p.PrimaryPackagePurpose = strings.ReplaceAll(p.PrimaryPackagePurpose, "_", "-")
+		}
 		err = tagvalue.Write(doc, w)
 	default:
 		return fmt.Errorf("%w %q", ErrUnknownFormat, f.Kind)
@@ -161,7 +166,7 @@ func (sw *spdxWriter) imagePackage() *spdx.Package {
 func (sw *spdxWriter) distroPackage(d *Distro, id string) *spdx.Package {
 	p := &spdx.Package{
 		PackageName: d.ID, PackageSPDXIdentifier: common.ElementID(id), PackageVersion: d.VersionID,
-		PackageDownloadLocation: noAssertion, PrimaryPackagePurpose: "OPERATING-SYSTEM",
+		PackageDownloadLocation: noAssertion, PrimaryPackagePurpose: purposeOS,
 		PackageDescription: d.Name,
 	}
 	var props []prop

@@ -115,6 +115,12 @@ func newRoot(env Env) *cobra.Command {
 		newDemoCmd(env),
 		newRunCmd(env),
 		newScanCmd(env),
+		newKeygenCmd(env),
+		newSignCmd(env),
+		newVerifyCmd(env),
+		newAttestCmd(env),
+		newVerifyAttestationCmd(env),
+		newPromoteCmd(env),
 	)
 	return root
 }

@@ -1,9 +1,11 @@
 package sbom
 
 import (
+	_ "embed"
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 	"time"
 
 	cdx "github.com/CycloneDX/cyclonedx-go"
@@ -214,6 +216,23 @@ func packageProps(inv *Inventory, p *Package) []prop {
 	return out
 }
 
+// cdxLicenseIDs are the SPDX licence identifiers the CycloneDX schema accepts as a
+// license id (its spdx.schema.json enum). The schema's list is older than the SPDX
+// licence list charter validates with, so a newer identifier is written as a name, which
+// keeps every document valid. TestCycloneDXLicenseIDs keeps the file in step with the
+// cyclonedx-go module's schema.
+//
+//go:embed cdxlicenses.txt
+var cdxLicenseList string
+
+var cdxLicenseIDs = func() map[string]bool {
+	m := map[string]bool{}
+	for _, id := range strings.Fields(cdxLicenseList) {
+		m[id] = true
+	}
+	return m
+}()
+
 // cdxLicenses writes SPDX identifiers as ids, a lone expression as an expression (the
 // schema allows one expression and nothing beside it), and everything else as names.
 func cdxLicenses(ls []string) *cdx.Licenses {
@@ -228,7 +247,7 @@ func cdxLicenses(ls []string) *cdx.Licenses {
 	out := make(cdx.Licenses, 0, len(ls))
 	for _, l := range ls {
 		k, v := classifyLicense(l)
-		if k == licenseID {
+		if k != licenseName && cdxLicenseIDs[v] {
 			out = append(out, cdx.LicenseChoice{License: &cdx.License{ID: v}})
 		} else if v != "" {
 			out = append(out, cdx.LicenseChoice{License: &cdx.License{Name: v}})

@@ -2,10 +2,12 @@ package sbom
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -209,5 +211,37 @@ func TestSchemaValidXML(t *testing.T) {
 	bad := strings.Replace(good, `type="library"`, `type="package"`, 1)
 	if xmlValidate(t, "1.6", []byte(bad)) == nil {
 		t.Error("the XSD accepted an unknown component type")
+	}
+}
+
+// cdxlicenses.txt is the CycloneDX schema's licence id list, so ids charter writes are
+// ones the schema accepts; regenerate with -update when cyclonedx-go changes it.
+func TestCycloneDXLicenseIDs(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join(cycloneDXSchemaDir(t), "spdx.schema.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var s struct {
+		Enum []string `json:"enum"`
+	}
+	if err := json.Unmarshal(b, &s); err != nil {
+		t.Fatal(err)
+	}
+	sort.Strings(s.Enum)
+	want := strings.Join(s.Enum, "\n") + "\n"
+	if *update {
+		if err := os.WriteFile("cdxlicenses.txt", []byte(want), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if cdxLicenseList != want {
+		t.Errorf("cdxlicenses.txt differs from the cyclonedx-go module's spdx.schema.json (run with -update)")
+	}
+	// A licence newer than the schema's list is written as a name and still validates.
+	inv := sampleInventory()
+	inv.Packages[0].Licenses = []string{"MIT", "Bitstream-Charter"}
+	validate(t, cycloneDXSchema(t, "1.6"), "newer licence id", encode(t, inv, "cyclonedx-json", Options{}))
+	if ok, _ := classifyLicense("Bitstream-Charter"); ok != licenseID || cdxLicenseIDs["Bitstream-Charter"] {
+		t.Fatal("the test needs an id go-spdx knows and the schema does not; pick another")
 	}
 }

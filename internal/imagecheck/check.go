@@ -94,6 +94,16 @@ type checker struct {
 	layerOf map[int]int
 	// values are the secret values the config checks found, for redacting instructions.
 	values []string
+	// final caches idx.Files(), which sorts the whole final filesystem on every call.
+	final []*image.File
+}
+
+// files returns the final filesystem, sorted by path.
+func (c *checker) files() []*image.File {
+	if c.final == nil {
+		c.final = c.idx.Files()
+	}
+	return c.final
 }
 
 // historyLayers maps history entries to the layers they made, as the image package

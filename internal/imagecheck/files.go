@@ -32,7 +32,7 @@ func (c *checker) setuid() {
 	if c.idx == nil {
 		return
 	}
-	for _, f := range c.idx.Files() {
+	for _, f := range c.files() {
 		if !f.Mode.IsRegular() || f.Mode&(fs.ModeSetuid|fs.ModeSetgid) == 0 {
 			continue
 		}
@@ -79,7 +79,7 @@ func (c *checker) worldWritable() {
 	}
 	groups := map[string]*group{}
 	var order []*group
-	for _, f := range c.idx.Files() {
+	for _, f := range c.files() {
 		if f.Mode.Perm()&0o002 == 0 || f.Mode&(fs.ModeSymlink|fs.ModeDevice|fs.ModeCharDevice) != 0 ||
 			f.Mode.IsDir() && f.Mode&fs.ModeSticky != 0 || underAny(f.Path, tmpDirs) {
 			continue
@@ -138,7 +138,7 @@ var binDirs = map[string]bool{
 // (regular files, hard links and symlinks; directories and devices are not programs).
 func (c *checker) programs(names map[string]bool) []*image.File {
 	var out []*image.File
-	for _, f := range c.idx.Files() {
+	for _, f := range c.files() {
 		dir, base := path.Split(f.Path)
 		if !names[base] || !binDirs[strings.TrimSuffix(dir, "/")] {
 			continue

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/big"
 	"strings"
 	"testing"
 )
@@ -28,9 +29,9 @@ func TestKeyRoundTrip(t *testing.T) {
 	// The document cosign writes: scrypt parameters, salt, secretbox nonce, ciphertext.
 	var doc struct {
 		KDF struct {
-			Name   string `json:"name"`
+			Name   string                `json:"name"`
 			Params struct{ N, R, P int } `json:"params"`
-			Salt   []byte `json:"salt"`
+			Salt   []byte                `json:"salt"`
 		} `json:"kdf"`
 		Cipher struct {
 			Name  string `json:"name"`
@@ -83,8 +84,12 @@ func TestPrivateKeyNeverPrints(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	secret := key.k.D.String()
-	secretHex := fmt.Sprintf("%x", key.k.D.Bytes())
+	raw, err := key.k.Bytes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret := new(big.Int).SetBytes(raw).String()
+	secretHex := fmt.Sprintf("%x", raw)
 	var buf bytes.Buffer
 	for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%x", "%q", "%d"} {
 		fmt.Fprintf(&buf, verb+"\n", key)

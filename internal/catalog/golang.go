@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"debug/buildinfo"
 	"encoding/binary"
+	"regexp"
 	"runtime/debug"
 	"strings"
 
@@ -145,8 +146,20 @@ func goPackages(bi *debug.BuildInfo) []Found {
 		}
 		out = append(out, Found{Package: p})
 	}
-	if bi.Main.Path != "" {
-		add(&bi.Main)
+	switch {
+	case bi.Main.Path != "":
+		m := bi.Main
+		if m.Version == "" || m.Version == "(devel)" {
+			if v := ldflagsVersion(bi); v != "" {
+				m.Version = v
+			}
+		}
+		add(&m)
+	case bi.Path != "":
+		// Built from a package outside any module (the toolchain's cmd/go, `go run`
+		// files): the package path stands in for the module.
+		main = bi.Path
+		add(&debug.Module{Path: bi.Path})
 	}
 	for _, d := range bi.Deps {
 		add(d)
@@ -155,6 +168,36 @@ func goPackages(bi *debug.BuildInfo) []Found {
 		m := meta()
 		m["toolchain"] = bi.GoVersion
 		out = append(out, Found{Package: &Package{Name: "stdlib", Version: v, Ecosystem: Golang, Meta: m}})
+		if bi.Path == "cmd/go" {
+			// The go command itself: a Go toolchain installed in the image.
+			ver := strings.TrimPrefix(v, "go")
+			out = append(out, Found{Package: &Package{Name: "go", Version: ver, Ecosystem: Generic, Unmanaged: true,
+				CPEs: []string{cpe("golang", "go", ver)}}})
+		}
 	}
 	return out
 }
+
+// ldflagsVersion finds the version a release build stamps into the main package with
+// -ldflags "-X main.version=v1.2.3" (or .../version.Version=…), when the module
+// itself says "(devel)".
+func ldflagsVersion(bi *debug.BuildInfo) string {
+	for _, s := range bi.Settings {
+		if s.Key != "-ldflags" {
+			continue
+		}
+		for _, f := range strings.Fields(s.Value) {
+			k, v, ok := strings.Cut(strings.TrimPrefix(strings.Trim(f, `'"`), "-X="), "=")
+			if !ok || !strings.Contains(k, ".") {
+				continue
+			}
+			name := strings.ToLower(k[strings.LastIndex(k, ".")+1:])
+			if (name == "version" || name == "gitversion" || name == "buildversion") && ldflagsVersionRe.MatchString(v) {
+				return v
+			}
+		}
+	}
+	return ""
+}
+
+var ldflagsVersionRe = regexp.MustCompile(`^v?\d+\.\d+(\.\d+)?([-+.][0-9A-Za-z.+-]*)?$`)

@@ -2,6 +2,7 @@ package catalog
 
 import (
 	"encoding/binary"
+	"runtime/debug"
 	"testing"
 )
 
@@ -31,5 +32,17 @@ func TestInlineBuildInfo(t *testing.T) {
 	}
 	if got["github.com/acme/app"] != "v1.2.3" || got["golang.org/x/net"] != "v0.21.0" || got["stdlib"] != "go1.22.1" {
 		t.Errorf("packages = %v", got)
+	}
+}
+
+func TestLdflagsVersion(t *testing.T) {
+	mod := "path\tgithub.com/acme/app/cmd/app\nmod\tgithub.com/acme/app\t(devel)\t\nbuild\t-ldflags=\"-s -w -X github.com/acme/app/internal/version.Version=v0.2.56\"\n"
+	bi, err := debug.ParseBuildInfo(mod)
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := goPackages(bi)
+	if found[0].Package.Version != "v0.2.56" {
+		t.Errorf("main module = %+v", found[0].Package)
 	}
 }

@@ -1,14 +1,22 @@
 package catalog
 
 import (
+	"archive/tar"
 	"context"
 	"encoding/json"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/layout"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
 
 	"github.com/charterhq/charter/internal/image"
 )
@@ -114,4 +122,88 @@ func BenchmarkCatalogDirUsr(b *testing.B) {
 		r := walkDirCatalog(b, dir)
 		b.ReportMetric(float64(len(r.Packages)), "packages")
 	}
+}
+
+// TestMakeOCIFromDir packs the tree $CHARTER_OCI_FROM_DIR into a one-layer OCI layout
+// at $CHARTER_OCI_OUT, with os-release-bearing history, so charter and syft can be
+// compared on the same image (scripts/sbom-bench.sh).
+func TestMakeOCIFromDir(t *testing.T) {
+	src, out := os.Getenv("CHARTER_OCI_FROM_DIR"), os.Getenv("CHARTER_OCI_OUT")
+	if src == "" || out == "" {
+		t.Skip("set CHARTER_OCI_FROM_DIR and CHARTER_OCI_OUT to build a test image from a tree")
+	}
+	tarPath := filepath.Join(t.TempDir(), "layer.tar")
+	if err := tarTree(src, tarPath); err != nil {
+		t.Fatal(err)
+	}
+	l, err := tarball.LayerFromFile(tarPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := mutate.Append(empty.Image, mutate.Addendum{Layer: l, History: v1.History{CreatedBy: "ADD rootfs /"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err = mutate.Config(img, v1.Config{Cmd: []string{"/bin/sh"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.RemoveAll(out); err != nil {
+		t.Fatal(err)
+	}
+	p, err := layout.Write(out, empty.Index)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.AppendImage(img); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// tarTree writes dir as an uncompressed tar, symlinks kept as links.
+func tarTree(dir, dst string) error {
+	f, err := os.Create(dst)
+	if err != nil {
+		return err
+	}
+	tw := tar.NewWriter(f)
+	err = filepath.Walk(dir, func(p string, info os.FileInfo, err error) error {
+		if err != nil || p == dir {
+			return err
+		}
+		link := ""
+		if info.Mode()&os.ModeSymlink != 0 {
+			if link, err = os.Readlink(p); err != nil {
+				return err
+			}
+		}
+		h, err := tar.FileInfoHeader(info, link)
+		if err != nil {
+			return nil // sockets and the like
+		}
+		rel, _ := filepath.Rel(dir, p)
+		h.Name = filepath.ToSlash(rel)
+		if err := tw.WriteHeader(h); err != nil {
+			return err
+		}
+		if info.Mode().IsRegular() {
+			src, err := os.Open(p)
+			if err != nil {
+				return err
+			}
+			_, err = io.Copy(tw, src)
+			_ = src.Close()
+			return err
+		}
+		return nil
+	})
+	if err != nil {
+		_ = f.Close()
+		return err
+	}
+	if err := tw.Close(); err != nil {
+		_ = f.Close()
+		return err
+	}
+	return f.Close()
 }

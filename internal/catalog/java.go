@@ -124,7 +124,7 @@ func (j *javaWalk) emit(loc string, poms []pomProps, manifest map[string]string)
 		if len(j.out) >= javaPackagesMax {
 			return
 		}
-		if p.artifact == fileName || len(poms) == 1 {
+		if isArchiveOf(p.artifact, loc, fileName) {
 			self = true
 		}
 		j.out = append(j.out, Found{Package: &Package{Name: p.artifact, Namespace: p.group, Version: p.version,
@@ -133,8 +133,12 @@ func (j *javaWalk) emit(loc string, poms []pomProps, manifest map[string]string)
 	if self {
 		return
 	}
+	// The file name's version beats the OSGi and specification versions, which often
+	// differ from the release's ("1.0.0" for atinject-jsr330-api-1.0.jar).
 	name, version, origin := fileName, fileVersion, "filename"
-	if v := firstOf(manifest, "Implementation-Version", "Bundle-Version", "Specification-Version"); v != "" {
+	if v := firstOf(manifest, "Implementation-Version"); v != "" {
+		version, origin = v, "manifest"
+	} else if v := firstOf(manifest, "Bundle-Version", "Specification-Version"); v != "" && version == "" {
 		version, origin = v, "manifest"
 	}
 	if name == "" {
@@ -145,6 +149,25 @@ func (j *javaWalk) emit(loc string, poms []pomProps, manifest map[string]string)
 	}
 	j.out = append(j.out, Found{Package: &Package{Name: name, Version: version, Ecosystem: Maven, Location: loc,
 		Licenses: manifestLicenses(manifest), Meta: map[string]string{"origin": origin}}})
+}
+
+// isArchiveOf reports whether a pom.properties describes the archive itself: its
+// artifactId is the file's name, with or without the version, or ends it
+// ("org.mortbay.jasper.apache-el-9.0.96.jar" holds apache-el), separators aside
+// ("geronimo-annotation_1.3_spec" is geronimo-annotation-1.3-spec.jar).
+func isArchiveOf(artifact, loc, fileName string) bool {
+	norm := func(s string) string {
+		return strings.Map(func(r rune) rune {
+			if r == '_' || r == '.' {
+				return '-'
+			}
+			return r
+		}, strings.ToLower(s))
+	}
+	base := loc[strings.LastIndex(loc, "/")+1:]
+	base = strings.TrimSuffix(base, path.Ext(base))
+	a, n, b := norm(artifact), norm(fileName), norm(base)
+	return a == n || a == b || strings.HasSuffix(n, "-"+a)
 }
 
 var javaFileVersion = regexp.MustCompile(`^(.+?)[-_](\d[0-9A-Za-z.+_~-]*)$`)

@@ -44,7 +44,7 @@ func parseComposerInstalled(b []byte) []Found {
 	var out []Found
 	for _, c := range list {
 		vendor, name, ok := strings.Cut(c.Name, "/")
-		if !ok || c.Version == "" {
+		if !ok || vendor == "" || name == "" || c.Version == "" {
 			continue
 		}
 		out = append(out, Found{Package: &Package{Namespace: vendor, Name: name, Version: strings.TrimPrefix(c.Version, "v"),

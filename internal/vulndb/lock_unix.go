@@ -13,7 +13,7 @@ import (
 // lockDir takes the update lock, waiting for another update to finish; the lock goes
 // with the process, so a killed update never leaves it held.
 func lockDir(ctx context.Context, path string) (func(), error) {
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o600)
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o600) //nolint:gosec // G703: the cache directory the user configured
 	if err != nil {
 		return nil, err
 	}

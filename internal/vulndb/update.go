@@ -104,7 +104,7 @@ func Update(ctx context.Context, dir string, opts UpdateOptions, sources ...Sour
 	if len(sources) == 0 {
 		return nil, errors.New("no source to update from")
 	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+	if err := os.MkdirAll(dir, 0o700); err != nil { //nolint:gosec // G703: the cache directory the user configured
 		return nil, err
 	}
 	unlock, err := lockDir(ctx, filepath.Join(dir, lockFile))
@@ -117,16 +117,16 @@ func Update(ctx context.Context, dir string, opts UpdateOptions, sources ...Sour
 	tmp, err := u.build(ctx, sources)
 	if err != nil {
 		if tmp != "" {
-			_ = os.Remove(tmp)
+			discard(tmp)
 		}
 		return nil, err
 	}
 	if err := u.verify(tmp); err != nil {
-		_ = os.Remove(tmp)
+		discard(tmp)
 		return nil, fmt.Errorf("new database failed its check, the current one is kept: %w", err)
 	}
 	if err := replace(tmp, filepath.Join(dir, dbFile)); err != nil {
-		_ = os.Remove(tmp)
+		discard(tmp)
 		return nil, err
 	}
 	u.result.Status.Path = filepath.Join(dir, dbFile)
@@ -139,17 +139,23 @@ func removeLeftovers(dir string) {
 	for _, pat := range []string{tmpPrefix + "*", dlPrefix + "*"} {
 		ms, _ := filepath.Glob(filepath.Join(dir, pat))
 		for _, m := range ms {
-			_ = os.Remove(m)
+			discard(m)
 		}
 	}
 }
 
+// discard removes a temporary file of an update; paths are built from the database
+// directory and the update's own file names.
+func discard(path string) {
+	_ = os.Remove(path) //nolint:gosec // G703: see above
+}
+
 // replace renames the verified file into place and makes the rename durable.
 func replace(tmp, dst string) error {
-	if err := os.Rename(tmp, dst); err != nil {
+	if err := os.Rename(tmp, dst); err != nil { //nolint:gosec // G703: both in the database directory
 		return fmt.Errorf("install new database: %w", err)
 	}
-	d, err := os.Open(filepath.Dir(dst))
+	d, err := os.Open(filepath.Dir(dst)) //nolint:gosec // G703: the database directory
 	if err != nil {
 		return nil // the rename happened; only its durability is unconfirmed
 	}

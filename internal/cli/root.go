@@ -26,6 +26,13 @@ const (
 // nothing more to say on stderr (the report said it).
 var errVerdict = errors.New("verdict failed")
 
+// exitCodeError ends charter with a specific exit code and nothing on stderr: `charter
+// run` passes on the code its job ended with (75, 137…), which is not one of the three
+// codes charter's own verdicts use.
+type exitCodeError struct{ code int }
+
+func (e *exitCodeError) Error() string { return fmt.Sprintf("exit status %d", e.code) }
+
 // Env is the process around a command: its streams, environment and clock.
 type Env struct {
 	Stdin  io.Reader
@@ -81,6 +88,10 @@ func Run(ctx context.Context, args []string, env Env) int {
 		return ExitPass
 	case errors.Is(err, errVerdict):
 		return ExitFail
+	}
+	var ec *exitCodeError
+	if errors.As(err, &ec) {
+		return ec.code
 	}
 	fmt.Fprintf(env.Stderr, "charter: %s\n", oneLine(err.Error()))
 	return ExitError

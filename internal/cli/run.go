@@ -12,11 +12,6 @@ import (
 	"github.com/charterhq/charter/internal/supervisor"
 )
 
-// exitProcess ends charter with the job's exit code. Run maps errors to 0, 1 and 2 only,
-// while `charter run` must pass on whatever code the job ended with (75, 137 …), so the
-// command exits by itself; tests replace it.
-var exitProcess = os.Exit
-
 type runFlags struct {
 	charter        string
 	jobID          string
@@ -53,7 +48,7 @@ func newRunCmd(env Env) *cobra.Command {
 				return err
 			}
 			if code != 0 {
-				exitProcess(code)
+				return &exitCodeError{code: code}
 			}
 			return nil
 		},

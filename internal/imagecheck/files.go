@@ -38,21 +38,21 @@ func (c *checker) setuid() {
 		}
 		var bits []string
 		if f.Mode&fs.ModeSetuid != 0 {
-			bits = append(bits, "setuid "+owner(f.UID, "root"))
+			bits = append(bits, "setuid "+owner(f.UID, "root", "user "))
 		}
 		if f.Mode&fs.ModeSetgid != 0 {
-			bits = append(bits, "setgid "+owner(f.GID, "group root"))
+			bits = append(bits, "setgid "+owner(f.GID, "group root", "group "))
 		}
 		c.add(ruleIMG005, c.layerLoc(f.Layer, f.Path),
 			fmt.Sprintf("%s is %s (mode %s), from layer %d", f.Path, strings.Join(bits, " and "), octal(f.Mode), f.Layer), "")
 	}
 }
 
-func owner(id int, zero string) string {
+func owner(id int, zero, prefix string) string {
 	if id == 0 {
 		return zero
 	}
-	return "ID " + strconv.Itoa(id)
+	return prefix + strconv.Itoa(id)
 }
 
 // tmpDirs are where world-writable is the point.
@@ -220,6 +220,9 @@ func (c *checker) anomalies() {
 	for _, l := range c.idx.Layers {
 		count := map[image.AnomalyKind]int{}
 		for _, a := range l.Anomalies {
+			if a.Kind == image.AnomalyDevice && standardDevice(l, a) {
+				continue
+			}
 			count[a.Kind]++
 			if n := count[a.Kind]; n > maxAnomalies {
 				continue
@@ -239,4 +242,34 @@ func (c *checker) anomalies() {
 			}
 		}
 	}
+}
+
+// standardDevices are the character devices every container runtime creates in /dev
+// itself, with their Linux major:minor numbers. A root filesystem made with debootstrap
+// or a tar of a real system carries them; they give a container nothing it does not
+// already have.
+var standardDevices = map[string][2]int{
+	"/dev/null": {1, 3}, "/dev/zero": {1, 5}, "/dev/full": {1, 7}, "/dev/random": {1, 8},
+	"/dev/urandom": {1, 9}, "/dev/tty": {5, 0}, "/dev/console": {5, 1}, "/dev/ptmx": {5, 2},
+}
+
+// standardDevice reports whether a device-node anomaly is one of standardDevices: the
+// right path, a character device, and the right numbers (a "/dev/null" that is really
+// block device 8:0 is exactly what IMG010 is for).
+func standardDevice(l *image.Layer, a image.Anomaly) bool {
+	p := "/" + strings.TrimLeft(path.Clean("/"+a.Name), "/")
+	want, ok := standardDevices[p]
+	if !ok {
+		return false
+	}
+	var major, minor int
+	if n, err := fmt.Sscanf(a.Detail, "device %d:%d", &major, &minor); err != nil || n != 2 || [2]int{major, minor} != want {
+		return false
+	}
+	for i := range l.Files {
+		if f := &l.Files[i]; f.Path == p {
+			return f.Mode&fs.ModeCharDevice != 0
+		}
+	}
+	return false
 }

@@ -287,7 +287,10 @@ func TestHostileLayer(t *testing.T) {
 	hostile := imagetest.Layer(t,
 		imagetest.File("../../etc/cron.d/evil", "* * * * * root sh\n"),
 		imagetest.Symlink("app/escape", "../../../../etc/shadow"),
-		imagetest.Entry{Name: "dev/sda", Type: tar.TypeBlock, Mode: 0o660},
+		imagetest.Entry{Name: "dev/sda", Type: tar.TypeBlock, Mode: 0o660, Major: 8},
+		imagetest.Entry{Name: "dev/null", Type: tar.TypeChar, Mode: 0o666, Major: 1, Minor: 3},
+		imagetest.Entry{Name: "dev/zero", Type: tar.TypeBlock, Mode: 0o666, Major: 1, Minor: 5},
+		imagetest.Entry{Name: "dev/tty", Type: tar.TypeChar, Mode: 0o666, Major: 8, Minor: 0},
 	)
 	var many []imagetest.Entry
 	for i := 0; i < maxAnomalies+5; i++ {
@@ -299,10 +302,12 @@ func TestHostileLayer(t *testing.T) {
 	fs := scan(t, img, Scanners{File: true})
 	layerOf(t, one(t, fs, "IMG010", `path-traversal entry "../../etc/cron.d/evil"`), 0)
 	one(t, fs, "IMG010", "symlink-escape")
-	one(t, fs, "IMG010", "device-node")
+	one(t, fs, "IMG010", `device-node entry "dev/sda"`)
+	one(t, fs, "IMG010", `device-node entry "dev/zero"`) // a block device at a standard name
+	one(t, fs, "IMG010", `device-node entry "dev/tty"`)  // the wrong numbers
 	one(t, fs, "IMG010", "layer 1: 5 more path-traversal entries")
-	if n := len(byRule(fs, "IMG010")); n != 3+maxAnomalies+1 {
-		t.Errorf("IMG010: %d findings, want %d", n, 3+maxAnomalies+1)
+	if n := len(byRule(fs, "IMG010")); n != 5+maxAnomalies+1 {
+		t.Errorf("IMG010: %d findings, want %d (the standard /dev/null is not one)\n%s", n, 5+maxAnomalies+1, dump(byRule(fs, "IMG010")))
 	}
 }
 

@@ -152,7 +152,10 @@ var ruleIMG010 = report.Rule{
 		"path twice, an unknown entry type or a malformed whiteout. Naive extractors (tar -x, " +
 		"older runtimes and tools) can be made to write outside their target directory or to " +
 		"expose host devices, so an image that does this was built by a broken tool or made to " +
-		"attack one. charter never extracts layers; it reports each entry and goes on.",
+		"attack one. charter never extracts layers; it reports each entry and goes on. The " +
+		"character devices every runtime creates itself (/dev/null, zero, full, random, urandom, " +
+		"tty, console, ptmx), at their usual numbers, are what a debootstrap root filesystem " +
+		"holds and are not reported.",
 	Remediation: "Rebuild the image with a standard builder (BuildKit, Buildah, ko, Jib) from a " +
 		"trusted base, and find out where the odd layer came from: a base image you did not " +
 		"build, an `ADD archive.tar` of untrusted input, or a hand-made layer.",

@@ -28,6 +28,8 @@ type Entry struct {
 	Mode     int64
 	Link     string
 	UID, GID int
+	// Major and Minor number a device node.
+	Major, Minor int64
 }
 
 // File is a regular file with mode 0644.
@@ -54,7 +56,7 @@ func Tar(t testing.TB, entries ...Entry) []byte {
 	tw := tar.NewWriter(&buf)
 	for _, e := range entries {
 		h := &tar.Header{Name: e.Name, Typeflag: e.Type, Mode: e.Mode, Linkname: e.Link,
-			Uid: e.UID, Gid: e.GID, Size: int64(len(e.Body)), Format: tar.FormatPAX}
+			Uid: e.UID, Gid: e.GID, Size: int64(len(e.Body)), Devmajor: e.Major, Devminor: e.Minor, Format: tar.FormatPAX}
 		if h.Typeflag == 0 {
 			h.Typeflag = tar.TypeReg
 		}

@@ -111,10 +111,14 @@ const errNoBuildInfo = buildInfoError("no Go build information")
 
 func readVarString(b []byte) (string, []byte, bool) {
 	n, w := binary.Uvarint(b)
-	if w <= 0 || n > uint64(len(b)-w) {
+	if w <= 0 || n > 1<<30 {
 		return "", nil, false
 	}
-	return string(b[w : w+int(n)]), b[w+int(n):], true
+	size := int(n) //nolint:gosec // G115: n is at most 1<<30
+	if size > len(b)-w {
+		return "", nil, false
+	}
+	return string(b[w : w+size]), b[w+size:], true
 }
 
 func goPackages(bi *debug.BuildInfo) []Found {

@@ -98,7 +98,7 @@ func (j *javaWalk) archive(loc string, b []byte, depth int) {
 
 // read decompresses one entry within the per-entry cap and the archive's budget.
 func (j *javaWalk) read(zf *zip.File, max int64) []byte {
-	if int64(zf.UncompressedSize64) > max || int64(zf.UncompressedSize64) > j.budget {
+	if zf.UncompressedSize64 > uint64(min(max, j.budget)) { //nolint:gosec // G115: both bounds are positive
 		return nil
 	}
 	rc, err := zf.Open()

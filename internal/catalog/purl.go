@@ -86,7 +86,7 @@ func cpe(vendor, product, version string) string {
 		}
 		var b strings.Builder
 		for _, r := range strings.ToLower(s) {
-			if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '_' || r == '.' || r == '-') {
+			if (r < 'a' || r > 'z') && (r < '0' || r > '9') && r != '_' && r != '.' && r != '-' {
 				b.WriteByte('\\')
 			}
 			b.WriteRune(r)

@@ -112,7 +112,7 @@ func newRPMHeader(b []byte) (*rpmHeader, error) {
 	h.data = b[8+il*16 : 8+il*16+dl]
 	for i := uint32(0); i < il; i++ {
 		e := b[8+i*16:]
-		tag := int32(binary.BigEndian.Uint32(e))
+		tag := int32(binary.BigEndian.Uint32(e)) //nolint:gosec // G115: tags are signed 32-bit in rpm's format
 		h.entries[tag] = [4]uint32{binary.BigEndian.Uint32(e[4:]), binary.BigEndian.Uint32(e[8:]), binary.BigEndian.Uint32(e[12:])}
 	}
 	return h, nil
@@ -127,7 +127,7 @@ func (h *rpmHeader) strings(tag int32) []string {
 	if e[0] == rpmString {
 		n = 1
 	}
-	if n > uint32(len(h.data)) {
+	if uint64(n) > uint64(len(h.data)) {
 		return nil
 	}
 	out := make([]string, 0, n)

@@ -79,8 +79,9 @@ func bdbOverflow(b []byte, pageSize int, bo binary.ByteOrder, pgno, tlen uint32)
 		return nil
 	}
 	out := make([]byte, 0, tlen)
-	for hops := 0; pgno != 0 && uint32(len(out)) < tlen; hops++ {
-		if hops > len(b)/pageSize || uint64(pgno+1)*uint64(pageSize) > uint64(len(b)) {
+	want := int(tlen) // at most rpmBlobMax, checked above
+	for hops := 0; pgno != 0 && len(out) < want; hops++ {
+		if hops > len(b)/pageSize || int64(pgno)+1 > int64(len(b)/pageSize) {
 			return nil
 		}
 		page := b[int(pgno)*pageSize : int(pgno+1)*pageSize]
@@ -94,10 +95,10 @@ func bdbOverflow(b []byte, pageSize int, bo binary.ByteOrder, pgno, tlen uint32)
 		out = append(out, page[26:26+n]...)
 		pgno = bo.Uint32(page[16:]) // next_pgno
 	}
-	if uint32(len(out)) < tlen {
+	if len(out) < want {
 		return nil
 	}
-	return out[:tlen]
+	return out[:want]
 }
 
 // ndbBlobs reads rpm's native database (Packages.db): a header, slot pages naming
@@ -305,7 +306,7 @@ func (db *sqliteDB) leafPayload(c []byte) ([]byte, error) {
 // sqliteRecord splits a record into its columns (integers as big-endian bytes).
 func sqliteRecord(p []byte) ([][]byte, bool) {
 	hlen, n := sqliteVarint(p)
-	if n == 0 || hlen > uint64(len(p)) || hlen < uint64(n) {
+	if n == 0 || hlen > uint64(len(p)) || hlen < 1 || int(hlen) < n { //nolint:gosec // G115: hlen <= len(p)
 		return nil, false
 	}
 	hdr, body := p[n:hlen], p[hlen:]

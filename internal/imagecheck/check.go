@@ -192,7 +192,32 @@ func (c *checker) redactInstructions() {
 	red := secrets.NewRedactor(c.values, secrets.WithScan())
 	for i := range c.findings {
 		f := &c.findings[i]
-		f.Location.Instruction = red.String(f.Location.Instruction)
-		f.Message = red.String(f.Message)
+		f.Location.Instruction = red.String(maskSecretAssignments(f.Location.Instruction))
+		f.Message = red.String(maskSecretAssignments(f.Message))
 	}
+}
+
+// maskSecretAssignments replaces the value of every NAME=value word whose name says
+// secret, however short the value: the redactor ignores values under 4 bytes, which
+// would otherwise leave "PASSWORD=abc" readable in an instruction.
+func maskSecretAssignments(s string) string {
+	if !strings.Contains(s, "=") {
+		return s
+	}
+	words := strings.Split(s, " ")
+	changed := false
+	for i, w := range words {
+		k, v, ok := strings.Cut(w, "=")
+		if !ok || v == "" || strings.HasPrefix(v, secrets.MarkerPrefix) || v == secrets.Marker || strings.Contains(v, "$") {
+			continue
+		}
+		if name := strings.TrimLeft(k, "|-"); secrets.IsSecretName(name) {
+			words[i] = k + "=" + secrets.Marker
+			changed = true
+		}
+	}
+	if !changed {
+		return s
+	}
+	return strings.Join(words, " ")
 }

@@ -206,6 +206,7 @@ func TestConfigSecrets(t *testing.T) {
 		imagetest.Step{CreatedBy: "/bin/sh -c #(nop)  ENV OLD_SECRET=s3cr3t-value-from-an-earlier-env"},
 		imagetest.Step{CreatedBy: "|2 GITHUB_TOKEN=abc123def456 MSG=hello world /bin/sh -c make", Layer: layer},
 		imagetest.Step{CreatedBy: "ENV DB_PASSWORD=hunter2hunter2"},
+		imagetest.Step{CreatedBy: "ENV API_KEY=k9x"},
 	)
 	fs := scan(t, img, Scanners{Secret: true})
 	one(t, fs, "IMG002", "Env DB_PASSWORD")
@@ -217,8 +218,12 @@ func TestConfigSecrets(t *testing.T) {
 	if strings.Contains(gh.Location.Instruction, "abc123def456") || !strings.Contains(gh.Location.Instruction, "[REDACTED]") {
 		t.Errorf("build-arg value not masked in the instruction: %q", gh.Location.Instruction)
 	}
-	if n := len(byRule(fs, "IMG002")); n != 5 {
-		t.Errorf("IMG002: %d findings, want 5\n%s", n, dump(fs))
+	short := one(t, fs, "IMG002", "ENV API_KEY in the history")
+	if short.Location.Instruction != "ENV API_KEY=[REDACTED]" || short.Evidence != "***" {
+		t.Errorf("a 3-byte secret: instruction %q, evidence %q", short.Location.Instruction, short.Evidence)
+	}
+	if n := len(byRule(fs, "IMG002")); n != 6 {
+		t.Errorf("IMG002: %d findings, want 6\n%s", n, dump(fs))
 	}
 	if out := dump(fs); strings.Contains(out, "hunter2hunter2") || strings.Contains(out, "s3cr3t-value") {
 		t.Errorf("secret value in findings:\n%s", out)

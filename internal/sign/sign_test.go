@@ -29,7 +29,7 @@ type testRegistry struct {
 	opts Options
 }
 
-func newRegistry(t *testing.T, referrers bool) *testRegistry {
+func newRegistry(t testing.TB, referrers bool) *testRegistry {
 	t.Helper()
 	srv := httptest.NewServer(registry.New(registry.WithReferrersSupport(referrers), registry.Logger(log.New(io.Discard, "", 0))))
 	t.Cleanup(srv.Close)
@@ -41,7 +41,7 @@ func newRegistry(t *testing.T, referrers bool) *testRegistry {
 }
 
 // push writes a random image to repo:tag and returns its digest.
-func (r *testRegistry) push(t *testing.T, repoTag string) v1.Hash {
+func (r *testRegistry) push(t testing.TB, repoTag string) v1.Hash {
 	t.Helper()
 	img, err := random.Image(256, 1)
 	if err != nil {

@@ -293,3 +293,32 @@ func isRegistryErr(err error) bool {
 	var ie *image.Error
 	return errors.As(err, &ie)
 }
+
+// VerifyPayload checks one classic signature already fetched (by an admission
+// controller's cache, say): sig over the exact payload by one of v's keys, the payload
+// bound to digest, with the wanted annotations. It returns the signing key's ID.
+func (v *Verifier) VerifyPayload(payload, sig []byte, digest v1.Hash, want map[string]string) (string, error) {
+	id, ok := v.verifyBytes(payload, sig)
+	if !ok {
+		return "", errBadSignature
+	}
+	if _, err := checkSimpleSigning(payload, digest, want); err != nil {
+		return "", err
+	}
+	return id, nil
+}
+
+// VerifyBundle checks one bundle already fetched: its DSSE signature by one of v's keys
+// and its statement about digest with the given predicate type (SignPredicateType for a
+// signature). It returns the verified attestation.
+func (v *Verifier) VerifyBundle(data []byte, digest v1.Hash, predicateType string) (*Attestation, error) {
+	b, payload, err := ParseBundle(data)
+	if err != nil {
+		return nil, err
+	}
+	a, err := v.checkStatement(b.DSSEEnvelope, payload, digest, predicateType, "bundle")
+	if errors.Is(err, errOtherPredicate) {
+		return nil, fmt.Errorf("bundle's predicate type is not %s", predicateType)
+	}
+	return a, err
+}

@@ -107,6 +107,7 @@ type hit struct {
 // package's purl `distro` qualifier is used. Withdrawn records were never stored.
 func (db *DB) Match(ctx context.Context, pkgs []report.Package, d Distro) (*Result, error) {
 	res := &Result{Matches: []Match{}}
+	memo := lookups{}
 	err := db.bolt.View(func(tx *bolt.Tx) error {
 		idx, recs := tx.Bucket(bucketIndex), tx.Bucket(bucketRecords)
 		for i := range pkgs {
@@ -115,7 +116,7 @@ func (db *DB) Match(ctx context.Context, pkgs []report.Package, d Distro) (*Resu
 					return err
 				}
 			}
-			hits, why := lookup(idx, &pkgs[i], d)
+			hits, why := memo.lookup(idx, &pkgs[i], d)
 			if why != "" {
 				if res.Unmatched == nil {
 					res.Unmatched = map[string]int{}
@@ -133,12 +134,31 @@ func (db *DB) Match(ctx context.Context, pkgs []report.Package, d Distro) (*Resu
 	return res, err
 }
 
-// lookup finds the records affecting one package.
-func lookup(idx *bolt.Bucket, p *report.Package, d Distro) ([]hit, string) {
+// lookups remembers what a (lookup keys, version) pair matched within one Match call:
+// an inventory of many images repeats the same packages.
+type lookups map[string]lookupResult
+
+type lookupResult struct {
+	hits []hit
+	why  string
+}
+
+func (l lookups) lookup(idx *bolt.Bucket, p *report.Package, d Distro) ([]hit, string) {
 	q, why := queryOf(p, d)
 	if why != "" {
 		return nil, why
 	}
+	key := strings.Join(q.ecoKeys, "\x01") + "\x00" + strings.Join(q.names, "\x01") + "\x00" + q.eco + "\x00" + q.version
+	if r, ok := l[key]; ok {
+		return append([]hit(nil), r.hits...), r.why
+	}
+	hits, why := lookup(idx, q)
+	l[key] = lookupResult{hits: append([]hit(nil), hits...), why: why}
+	return hits, why
+}
+
+// lookup finds the records affecting one package.
+func lookup(idx *bolt.Bucket, q query) ([]hit, string) {
 	parsed := map[string]version.Version{}
 	var hits []hit
 	seen := map[string]bool{}

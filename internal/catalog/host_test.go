@@ -30,8 +30,23 @@ func TestCatalogRefToFile(t *testing.T) {
 		t.Skip("set CHARTER_CATALOG_REF and CHARTER_CATALOG_OUT to catalog an image")
 	}
 	start := time.Now()
-	r, _, _ := catalogOf(t, ref)
+	var extra []image.Analyzer
+	if os.Getenv("CHARTER_VERIFY") != "" {
+		extra = append(extra, Hasher{})
+	}
+	r, idx, _ := catalogOf(t, ref, extra...)
 	t.Logf("%s: %d packages in %v", ref, len(r.Packages), time.Since(start))
+	if len(extra) > 0 {
+		problems, unverified := Verify(idx, r)
+		kinds := map[string]int{}
+		for _, p := range problems {
+			kinds[p.Kind]++
+			if kinds[p.Kind] <= 5 {
+				t.Logf("%s %s %s %s", p.Kind, p.Package.Name, p.Path, p.Actual)
+			}
+		}
+		t.Logf("integrity: %v problems by kind, %d files unverified", kinds, unverified)
+	}
 	for i := range r.Packages {
 		r.Packages[i].Files, r.Packages[i].Digests = nil, nil
 	}

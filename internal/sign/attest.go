@@ -105,7 +105,7 @@ func (t *target) verifyAttestations(ctx context.Context, v *Verifier, pt string,
 		reasons = append(reasons, why...)
 	}
 	if len(out.Attestations) == 0 {
-		reasons = append(reasons, "no verified attestation of type "+pt+" ("+t.lookedAt(opts.Format, "att")+" with one)")
+		reasons = append(reasons, "no verified attestation of type "+pt+" (looked in "+t.placesFor(opts.Format, "att")+")")
 		return nil, &VerifyError{Ref: t.ref(), Digest: t.digest, Tag: t.tag, Reasons: reasons}
 	}
 	return out, nil

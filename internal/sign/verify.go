@@ -109,6 +109,18 @@ func (t *target) lookedAt(f Format, suffix string) string {
 	return strings.Join(w, ", ")
 }
 
+// placesFor names where attestations or signatures are looked for.
+func (t *target) placesFor(f Format, suffix string) string {
+	var w []string
+	if f.classic() {
+		w = append(w, "the "+t.tagFor(suffix).TagStr()+" tag")
+	}
+	if f.bundle() {
+		w = append(w, "the bundle referrers")
+	}
+	return strings.Join(w, " and ")
+}
+
 // verifyClassic checks every simple-signing layer of the sha256-<hex>.sig manifest.
 func (t *target) verifyClassic(ctx context.Context, v *Verifier, want map[string]string) ([]Signature, []string, error) {
 	tag := t.tagFor("sig")

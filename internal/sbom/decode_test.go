@@ -85,6 +85,7 @@ func TestDecodeSyft(t *testing.T) {
 		{"syft-oci.spdx.json", "spdx-json@2.3", true},
 		{"syft-oci.spdx-2.2.json", "spdx-json@2.2", true},
 		{"syft-oci.spdx", "spdx-tag-value@2.3", true},
+		{"syft-oci.spdx-2.2", "spdx-tag-value@2.2", true},
 	}
 	for _, f := range files {
 		doc := decodeFile(t, "syft/"+f.name)

@@ -15,7 +15,7 @@ import (
 type apkCataloger struct{}
 
 func (apkCataloger) Name() string { return "apk" }
-func (apkCataloger) Version() int { return 1 }
+func (apkCataloger) Version() int { return 2 }
 
 const apkInstalled = "/lib/apk/db/installed"
 
@@ -82,7 +82,9 @@ func parseApkInstalled(b []byte) []Found {
 			}
 			p.Files = append(p.Files, lastFile)
 		case 'Z':
-			if lastFile != "" {
+			// Files under /etc are configuration (apk keeps them as .apk-new on
+			// upgrade); users edit them, so they get no digest to check.
+			if lastFile != "" && !strings.HasPrefix(lastFile, "/etc/") {
 				if d := apkChecksum(v); d != "" {
 					if p.Digests == nil {
 						p.Digests = map[string]string{}

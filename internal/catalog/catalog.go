@@ -26,6 +26,11 @@ type Cataloger interface {
 	Parse(f *image.File, content []byte) []Found
 }
 
+// RecommendedMaxContent is the image.Limits.MaxContent a walk that catalogs should use:
+// binaries and Java archives are read whole, and many are larger than the walk's 16 MiB
+// default (a Go binary's build information sits near its end).
+const RecommendedMaxContent = 256 << 20
+
 // Catalogers returns every cataloger charter has, in a fixed order.
 func Catalogers() []Cataloger {
 	return []Cataloger{

@@ -17,7 +17,7 @@ import (
 type goCataloger struct{}
 
 func (goCataloger) Name() string { return "go-binary" }
-func (goCataloger) Version() int { return 1 }
+func (goCataloger) Version() int { return 2 }
 
 func (goCataloger) Need(f *image.File) (bool, int64) { return wantExecutable(f) }
 

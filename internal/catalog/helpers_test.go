@@ -121,7 +121,7 @@ func buildImage(t testing.TB, steps ...any) string {
 func catalogOf(t testing.TB, ref string, extra ...image.Analyzer) (*Result, *image.Index, *image.Image) {
 	t.Helper()
 	ctx := context.Background()
-	img, err := image.Open(ctx, ref, image.Options{NoCache: true, Limits: image.Limits{MaxContent: 256 << 20}})
+	img, err := image.Open(ctx, ref, image.Options{NoCache: true, Limits: image.Limits{MaxContent: RecommendedMaxContent}})
 	if err != nil {
 		t.Fatal(err)
 	}

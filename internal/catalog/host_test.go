@@ -111,7 +111,7 @@ func copyHost(t testing.TB, src, root string) {
 // walkDirCatalog is the benchmark body: catalog an unpacked tree with every cataloger.
 func walkDirCatalog(tb testing.TB, dir string) *Result {
 	ctx := context.Background()
-	img, err := image.Open(ctx, "dir:"+dir, image.Options{NoCache: true, Limits: image.Limits{MaxContent: 256 << 20}})
+	img, err := image.Open(ctx, "dir:"+dir, image.Options{NoCache: true, Limits: image.Limits{MaxContent: RecommendedMaxContent}})
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -20,7 +20,7 @@ import (
 type javaCataloger struct{}
 
 func (javaCataloger) Name() string { return "java" }
-func (javaCataloger) Version() int { return 1 }
+func (javaCataloger) Version() int { return 2 }
 
 var javaExts = map[string]bool{".jar": true, ".war": true, ".ear": true, ".par": true, ".sar": true,
 	".jpi": true, ".hpi": true, ".nar": true, ".kar": true, ".rar": true}

@@ -18,7 +18,7 @@ import (
 type rpmCataloger struct{}
 
 func (rpmCataloger) Name() string { return "rpm" }
-func (rpmCataloger) Version() int { return 1 }
+func (rpmCataloger) Version() int { return 2 }
 
 const rpmDBMax = 512 << 20 // capped further by the walk's Limits.MaxContent
 
@@ -77,6 +77,7 @@ const (
 	rpmTagArch        = 1022
 	rpmTagFileModes   = 1030
 	rpmTagFileDigests = 1035
+	rpmTagFileFlags   = 1037
 	rpmTagSourceRPM   = 1044
 	rpmTagDirIndexes  = 1116
 	rpmTagBaseNames   = 1117
@@ -240,7 +241,7 @@ func rpmFiles(h *rpmHeader, p *Package) {
 	if len(base) == 0 || len(idx) != len(base) {
 		return
 	}
-	digests, modes := h.strings(rpmTagFileDigests), h.ints(rpmTagFileModes)
+	digests, modes, flags := h.strings(rpmTagFileDigests), h.ints(rpmTagFileModes), h.ints(rpmTagFileFlags)
 	algo := "md5"
 	if a := h.ints(rpmTagDigestAlgo); len(a) == 1 {
 		algo = rpmDigestAlgos[a[0]]
@@ -253,6 +254,12 @@ func rpmFiles(h *rpmHeader, p *Package) {
 		f := path.Clean("/" + dirs[idx[i]] + b)
 		p.Files = append(p.Files, f)
 		regular := len(modes) == len(base) && modes[i]&0o170000 == 0o100000
+		// %config files are meant to be edited and %ghost files are not shipped:
+		// neither has a digest worth checking.
+		const rpmFileConfig, rpmFileGhost = 1 << 0, 1 << 6
+		if len(flags) == len(base) && flags[i]&(rpmFileConfig|rpmFileGhost) != 0 {
+			regular = false
+		}
 		if regular && len(digests) == len(base) && digests[i] != "" && algo != "" && isHex(digests[i]) {
 			if p.Digests == nil {
 				p.Digests = map[string]string{}

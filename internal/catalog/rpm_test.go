@@ -41,6 +41,9 @@ func checkRPM(t *testing.T, found []Found) {
 		if d := p.Digests["/usr/bin/"+name]; d != "sha256:"+sha256hex(name+" binary\n") {
 			t.Errorf("%s digest = %q", name, d)
 		}
+		if d, ok := p.Digests["/etc/"+name+".conf"]; ok {
+			t.Errorf("%s: %%config file has a digest to check: %s", name, d)
+		}
 	}
 	if l := got["tool"].Licenses; len(l) != 1 || l[0] != "Apache-2.0" {
 		t.Errorf("tool licences = %v", l)

@@ -47,6 +47,11 @@ func (unmanagedCataloger) Need(f *image.File) (bool, int64) {
 	if base == "release" && looksLikeJavaHome(f.Path) {
 		return true, javaReleaseMax
 	}
+	switch base[0] { // cheap before the patterns: this runs for every file of every layer
+	case 'n', 'p', 'l', 'b', 'o':
+	default:
+		return false, 0
+	}
 	for _, c := range binaryClasses {
 		if c.name.MatchString(base) && (c.lib || f.Mode.Perm()&0o111 != 0) {
 			return true, f.Size

@@ -77,3 +77,49 @@ func TestReencodeForeign(t *testing.T) {
 		}
 	}
 }
+
+// Strings from a hostile image (a package name, a version, a history instruction, a
+// licence) cannot add packages or lines to charter's documents in any format.
+func TestHostileStrings(t *testing.T) {
+	inv := sampleInventory()
+	inject := "\nPackageName: injected\nSPDXID: SPDXRef-injected\n"
+	inv.Layers[2].CreatedBy = "RUN x </text>" + inject + "<text>"
+	p := &inv.Packages[1] // libssl3: it has a source package
+	p.Name = "evil" + inject
+	p.Version = "1.0</text>" + inject
+	p.Instruction = "</text>" + inject
+	p.Licenses = []string{"<text>MIT" + inject, "</text>"}
+	p.Locations = []string{"/x" + inject}
+	p.CPEs = []string{"cpe:2.3:a:evil:evil:1.0 " + inject}
+	p.Source.Name = "src" + inject
+	for _, format := range []string{"cyclonedx-json", "cyclonedx-xml", "spdx-json", "spdx-tag-value"} {
+		out := encode(t, inv, format, Options{Files: true})
+		doc, err := Decode(bytes.NewReader(out), Limits{})
+		if err != nil {
+			t.Fatalf("%s: %v", format, err)
+		}
+		if len(doc.Packages) != len(inv.Packages) {
+			t.Errorf("%s: %d packages; want %d", format, len(doc.Packages), len(inv.Packages))
+		}
+		for _, p := range doc.Packages {
+			if p.Name == "injected" {
+				t.Errorf("%s: a package was injected", format)
+			}
+		}
+		if format == "spdx-tag-value" {
+			// Outside <text> blocks, no line may come from the injected string.
+			inText := false
+			for _, line := range strings.Split(string(out), "\n") {
+				if !inText && strings.HasPrefix(line, "PackageName: injected") {
+					t.Errorf("spdx-tag-value: an injected line reached the document")
+				}
+				open, closed := strings.Count(line, "<text>"), strings.Count(line, "</text>")
+				if open > closed {
+					inText = true
+				} else if closed > open {
+					inText = false
+				}
+			}
+		}
+	}
+}

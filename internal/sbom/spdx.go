@@ -40,6 +40,7 @@ func EncodeSPDX(w io.Writer, inv *Inventory, f Format, opt Options) error {
 		for _, p := range doc.Packages {
 			p.PrimaryPackagePurpose = strings.ReplaceAll(p.PrimaryPackagePurpose, "_", "-")
 		}
+		tagValueSafe(doc)
 		err = tagvalue.Write(doc, w)
 	default:
 		return fmt.Errorf("%w %q", ErrUnknownFormat, f.Kind)
@@ -296,5 +297,39 @@ func hoistAnnotations(doc *spdx.Document) {
 			doc.Annotations = append(doc.Annotations, &a)
 		}
 		p.Annotations = nil
+	}
+}
+
+// Tag-value is line-based: a value read from an image (a package name, a history
+// instruction) could otherwise end its line or its <text> block and add lines of its
+// own — a package that is not there, say. Values that must stay on one line lose their
+// line breaks; every value has its <text> markers broken up; locators lose whitespace.
+var (
+	oneLine  = strings.NewReplacer("\r\n", " ", "\n", " ", "\r", " ", "<text>", "< text>", "</text>", "</ text>")
+	textSafe = strings.NewReplacer("<text>", "< text>", "</text>", "</ text>")
+	noSpace  = strings.NewReplacer(" ", "%20", "\t", "%09", "\r", "%0D", "\n", "%0A")
+)
+
+func tagValueSafe(doc *spdx.Document) {
+	doc.DocumentName = oneLine.Replace(doc.DocumentName)
+	for _, p := range doc.Packages {
+		p.PackageName = oneLine.Replace(p.PackageName)
+		p.PackageVersion = oneLine.Replace(p.PackageVersion)
+		p.PackageLicenseDeclared = oneLine.Replace(p.PackageLicenseDeclared)
+		p.PackageSourceInfo = textSafe.Replace(p.PackageSourceInfo)
+		p.PackageDescription = textSafe.Replace(p.PackageDescription)
+		for _, r := range p.PackageExternalReferences {
+			r.Locator = noSpace.Replace(r.Locator)
+		}
+	}
+	for _, f := range doc.Files {
+		f.FileName = oneLine.Replace(f.FileName)
+	}
+	for _, a := range doc.Annotations {
+		a.AnnotationComment = textSafe.Replace(a.AnnotationComment)
+	}
+	for _, l := range doc.OtherLicenses {
+		l.LicenseName = oneLine.Replace(l.LicenseName)
+		l.ExtractedText = textSafe.Replace(l.ExtractedText)
 	}
 }

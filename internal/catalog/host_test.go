@@ -139,30 +139,35 @@ func BenchmarkCatalogDirUsr(b *testing.B) {
 	}
 }
 
-// TestMakeOCIFromDir packs the tree $CHARTER_OCI_FROM_DIR into a one-layer OCI layout
-// at $CHARTER_OCI_OUT, with os-release-bearing history, so charter and syft can be
-// compared on the same image (scripts/sbom-bench.sh).
+// TestMakeOCIFromDir packs the trees in $CHARTER_OCI_FROM_DIR (comma-separated, one
+// layer each; a layer's deletions are not expressed) into an OCI layout at
+// $CHARTER_OCI_OUT, so charter and syft can be compared on the same image
+// (scripts/sbom-bench.sh). With several layers, the first is made a base image: a
+// `CMD ["bash"]` history entry closes it.
 func TestMakeOCIFromDir(t *testing.T) {
 	src, out := os.Getenv("CHARTER_OCI_FROM_DIR"), os.Getenv("CHARTER_OCI_OUT")
 	if src == "" || out == "" {
-		t.Skip("set CHARTER_OCI_FROM_DIR and CHARTER_OCI_OUT to build a test image from a tree")
+		t.Skip("set CHARTER_OCI_FROM_DIR and CHARTER_OCI_OUT to build a test image from trees")
 	}
-	tarPath := filepath.Join(t.TempDir(), "layer.tar")
-	if err := tarTree(src, tarPath); err != nil {
-		t.Fatal(err)
+	img := empty.Image
+	dirs := strings.Split(src, ",")
+	for i, dir := range dirs {
+		tarPath := filepath.Join(t.TempDir(), "layer.tar")
+		if err := tarTree(dir, tarPath); err != nil {
+			t.Fatal(err)
+		}
+		l, err := tarball.LayerFromFile(tarPath)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if img, err = mutate.Append(img, mutate.Addendum{Layer: l, History: v1.History{CreatedBy: "ADD " + filepath.Base(dir) + " /"}}); err != nil {
+			t.Fatal(err)
+		}
+		if i == 0 && len(dirs) > 1 {
+			img = withHistory(t, img, `/bin/sh -c #(nop)  CMD ["bash"]`)
+		}
 	}
-	l, err := tarball.LayerFromFile(tarPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	img, err := mutate.Append(empty.Image, mutate.Addendum{Layer: l, History: v1.History{CreatedBy: "ADD rootfs /"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	img, err = mutate.Config(img, v1.Config{Cmd: []string{"/bin/sh"}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	img = withHistory(t, img, `CMD ["/bin/sh"]`)
 	if err := os.RemoveAll(out); err != nil {
 		t.Fatal(err)
 	}
@@ -173,6 +178,21 @@ func TestMakeOCIFromDir(t *testing.T) {
 	if err := p.AppendImage(img); err != nil {
 		t.Fatal(err)
 	}
+}
+
+func withHistory(t *testing.T, img v1.Image, createdBy string) v1.Image {
+	t.Helper()
+	cf, err := img.ConfigFile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cf = cf.DeepCopy()
+	cf.History = append(cf.History, v1.History{CreatedBy: createdBy, EmptyLayer: true})
+	img, err = mutate.ConfigFile(img, cf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return img
 }
 
 // tarTree writes dir as an uncompressed tar, symlinks kept as links.

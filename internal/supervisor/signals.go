@@ -21,18 +21,22 @@ func (s *supervisor) forwardSignals() {
 	signal.Notify(s.sigs, forwarded...)
 	go func() {
 		for sig := range s.sigs {
+			// A terminating signal marks the run as stopping before the command hears of
+			// it, so that however fast the command exits, its exit is not taken for a
+			// failure to retry.
+			stopping := slices.Contains(terminating, sig)
+			if stopping {
+				s.mu.Lock()
+				s.stopSig = sig
+				s.mu.Unlock()
+				s.stop()
+			}
 			s.mu.Lock()
 			c := s.cur
 			s.mu.Unlock()
 			if c != nil {
 				c.signal(sig)
 				s.ev.emit(Event{Action: ActionSignal, Status: "forwarded", Reason: sig.String()})
-			}
-			if slices.Contains(terminating, sig) {
-				s.mu.Lock()
-				s.stopSig = sig
-				s.mu.Unlock()
-				s.stop()
 			}
 		}
 	}()

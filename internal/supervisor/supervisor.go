@@ -444,6 +444,9 @@ func (s *supervisor) watch(ctx context.Context, c *child, attempt int) ending {
 	for {
 		select {
 		case <-c.done:
+			if s.stopping() {
+				end.signalled = true
+			}
 			return end
 		case <-timeoutC:
 			end.timeout = true

@@ -16,5 +16,6 @@ func catalog() *report.Catalog {
 		buildcontext.Rules(),
 		policy.Rules(),
 		imagecheck.Rules(),
+		integrityRules(),
 	)
 }

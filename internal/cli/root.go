@@ -132,6 +132,9 @@ func newRoot(env Env) *cobra.Command {
 		newAttestCmd(env),
 		newVerifyAttestationCmd(env),
 		newPromoteCmd(env),
+		newSbomCmd(env),
+		newDBCmd(env),
+		newCheckCmd(env),
 	)
 	return root
 }

@@ -2,47 +2,42 @@ package cli
 
 import (
 	"fmt"
-	"slices"
 	"strings"
 	"sync"
 
 	"github.com/spf13/cobra"
 
 	"github.com/charterhq/charter/internal/image"
-	"github.com/charterhq/charter/internal/imagecheck"
 	"github.com/charterhq/charter/internal/report"
-)
-
-// scannersBuilt are the --scanners values this build runs; scannersPlanned are the ones
-// the design names that are not built yet. Asking for a planned one is an error, never
-// a silent pass.
-var (
-	scannersBuilt   = []string{"config", "secret", "file"}
-	scannersPlanned = []string{"package", "vuln"}
 )
 
 func newScanCmd(env Env) *cobra.Command {
 	var (
 		rf       reportFlags
-		platform string
-		insecure []string
-		noCache  bool
+		imf      imageFlags
+		vf       vulnFlags
 		scanners []string
 	)
 	cmd := &cobra.Command{
 		Use:   "scan IMAGE",
-		Short: "Scan an image's config, history and every layer for what it gives away",
+		Short: "Scan an image's config, history, every layer, packages and vulnerabilities",
 		Long: "Open IMAGE from any source (registry:, docker:, podman:, docker-archive:, oci-dir:,\n" +
 			"oci-archive:, dir:, or a bare name: the daemon if it has it, else the registry), read\n" +
 			"every layer once, and check the config, the history, the final filesystem and the\n" +
-			"files later layers deleted (IMG001–IMG008, IMG010). One report per run.\n\n" +
+			"files later layers deleted (IMG001–IMG010), the packages and their vulnerabilities.\n" +
+			"sbom:FILE reads a CycloneDX or SPDX document instead (packages and vulnerabilities).\n" +
+			"One report per run.\n\n" +
 			"Scanners: config (user, exposed SSH), secret (config, history, files, deleted files),\n" +
-			"file (setuid, world-writable, SSH server, shells and package managers, layer anomalies).",
+			"file (setuid, world-writable, SSH server, shells and package managers, layer anomalies),\n" +
+			"package (every package into the report's packages; IMG009 integrity), vuln (the\n" +
+			"packages against the local vulnerability database: `charter db update` builds it;\n" +
+			"without one the scan exits 2).",
 		Example: "  charter scan registry:ghcr.io/acme/api:v3\n" +
 			"  charter scan docker:api:dev --fail-on critical\n" +
 			"  charter scan oci-dir:./build/oci:v1 -o sarif --output charter.sarif\n" +
 			"  charter scan registry:localhost:5000/app:1 --insecure-registry localhost:5000\n" +
-			"  charter scan docker-archive:app.tar --scanners secret",
+			"  charter scan docker-archive:app.tar --scanners secret\n" +
+			"  charter scan sbom:app.cdx.json --only-fixable",
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := rf.validate(); err != nil {
@@ -52,71 +47,45 @@ func newScanCmd(env Env) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if strings.HasPrefix(args[0], sbomScheme) {
+				if sel, err = sel.forSBOM(cmd.Flags().Changed("scanners")); err != nil {
+					return err
+				}
+			}
 			cat := catalog()
 			pf, err := rf.loadCharter(cat)
 			if err != nil {
 				return err
 			}
-			bars := newLayerBars(newProgress(env, rf.noProgress))
-			im, err := image.Open(cmd.Context(), args[0], image.Options{
-				Platform: platform, InsecureRegistries: insecure, NoCache: noCache,
-				Getenv: env.Getenv, Progress: bars.report,
-			})
+			opts := analyzeOptions{sel: sel, img: imf, vf: vf, noProgress: rf.noProgress}
+			if sel.vuln {
+				db, err := openVulnDB(env, "the vuln scanner")
+				if err != nil {
+					return err
+				}
+				defer func() { _ = db.Close() }()
+				opts.db = db
+			}
+			a, err := analyze(cmd.Context(), env, args[0], opts)
 			if err != nil {
 				return err
 			}
-			defer func() { _ = im.Close() }()
-			bars.start(im.Layers())
-			idx, err := im.Walk(cmd.Context(), imagecheck.Analyzers(sel)...)
-			bars.done()
-			if err != nil {
-				return err
+			r := report.New(version(), a.target)
+			r.Findings = append(r.Findings, a.findings...)
+			if sel.pkg {
+				r.Packages = imagePackages(a.inv)
 			}
-			target := report.Target{Kind: "image", Ref: args[0]}
-			if d := im.Digest(); d.Hex != "" {
-				target.Digest = d.String()
-			}
-			r := report.New(version(), target)
-			r.Findings = append(r.Findings, imagecheck.Check(im, idx, sel)...)
+			r.Warnings = append(r.Warnings, a.warnings...)
 			pf.Apply(r, cat, env.Now())
 			r.Finalize(rf.threshold(cmd, pf))
 			return rf.write(env, r, cat)
 		},
 	}
 	rf.register(cmd)
-	fl := cmd.Flags()
-	fl.StringVar(&platform, "platform", "", "pick `OS/ARCH[/VARIANT]` from a multi-platform image (default: linux on this machine's architecture)")
-	fl.StringArrayVar(&insecure, "insecure-registry", nil, "allow plain HTTP to `HOST[:PORT]` (repeatable); every other registry must speak HTTPS")
-	fl.BoolVar(&noCache, "no-cache", false, "read every layer again and write nothing to the layer cache")
-	fl.StringSliceVar(&scanners, "scanners", scannersBuilt, "run only these `SCANNERS`: "+strings.Join(scannersBuilt, ", "))
+	imf.register(cmd, true)
+	vf.register(cmd)
+	cmd.Flags().StringSliceVar(&scanners, "scanners", scannerNames, "run only these `SCANNERS`: "+strings.Join(scannerNames, ", "))
 	return cmd
-}
-
-// parseScanners turns --scanners into a selection; a scanner that is planned but not
-// built, or unknown, is an error (exit 2).
-func parseScanners(list []string) (imagecheck.Scanners, error) {
-	var s imagecheck.Scanners
-	if len(list) == 0 {
-		return s, fmt.Errorf("--scanners: name at least one of %s", strings.Join(scannersBuilt, ", "))
-	}
-	for _, name := range list {
-		switch strings.ToLower(strings.TrimSpace(name)) {
-		case "config":
-			s.Config = true
-		case "secret":
-			s.Secret = true
-		case "file":
-			s.File = true
-		default:
-			n := strings.ToLower(strings.TrimSpace(name))
-			if slices.Contains(scannersPlanned, n) {
-				return s, fmt.Errorf("--scanners %s: the %s scanner is not built into this version of charter; "+
-					"drop it from --scanners (available: %s) and use another tool for it until it lands", n, n, strings.Join(scannersBuilt, ", "))
-			}
-			return s, fmt.Errorf("--scanners: unknown scanner %q (available: %s)", name, strings.Join(scannersBuilt, ", "))
-		}
-	}
-	return s, nil
 }
 
 // layerBars draws the layer reads on the progress line: how many layers are done, a bar

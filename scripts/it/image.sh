@@ -189,6 +189,8 @@ log "integration tests passed"
 # The same fixtures through the CLI: exit codes, the planted problems, and no secret in
 # the output. Built once rather than `go run`, which turns every non-zero exit into 1.
 go build -o "$DIR/charter" ./cmd/charter
+# scan runs every scanner by default; vuln needs a database: the bundled OSV snapshot.
+"$DIR/charter" db update --no-progress --offline --source examples/osv >/dev/null
 scan() { # scan NAME WANT_EXIT ARGS...: runs charter scan -o json, keeps the report in $DIR/scan-NAME.json
   local name=$1 want=$2 rc=0
   shift 2

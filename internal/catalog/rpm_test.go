@@ -110,9 +110,14 @@ func TestRPMCentOSDatabases(t *testing.T) {
 		t.Skip("no go command")
 	}
 	dir := filepath.Join(strings.TrimSpace(string(out)), "github.com/knqyf263/go-rpmdb@v0.0.0-20210911072402-73bd0ce46c49/pkg/testdata")
-	want := map[string]int{"centos5-plain": 110, "centos6-devtools": 262, "centos6-many": 325, "centos6-plain": 129,
-		"centos7-devtools": 263, "centos7-httpd24": 222, "centos7-many": 395, "centos7-plain": 144,
-		"centos7-python35": 342, "centos8-modularitylabel": 517}
+	// All ten agree; three (one per CentOS generation) keep the race-detector run short.
+	want := map[string]int{"centos5-plain": 110, "centos6-plain": 129, "centos7-plain": 144}
+	if os.Getenv("CHARTER_RPM_ALL") != "" {
+		for k, v := range map[string]int{"centos6-devtools": 262, "centos6-many": 325, "centos7-devtools": 263,
+			"centos7-httpd24": 222, "centos7-many": 395, "centos7-python35": 342, "centos8-modularitylabel": 517} {
+			want[k] = v
+		}
+	}
 	if _, err := os.Stat(dir); err != nil {
 		t.Skip("the CentOS databases are not in this machine's module cache")
 	}

@@ -259,14 +259,29 @@ type countingBody struct {
 func (c *countingBody) Read(p []byte) (int, error) {
 	n, err := c.rc.Read(p)
 	c.mu.Lock()
+	first := c.read == 0 && n > 0
 	c.read += int64(n)
 	read := c.read
 	c.mu.Unlock()
+	if first || err == io.EOF {
+		// The start and the end of a download are always drawn, however fast it is.
+		c.prog.redraw()
+	}
 	c.prog.update("%s", downloadLine(c.name, read, c.total))
 	return n, err
 }
 
 func (c *countingBody) Close() error { return c.rc.Close() }
+
+// redraw lets the next update draw at once, whatever the throttle says.
+func (p *progress) redraw() {
+	if p == nil || !p.enabled {
+		return
+	}
+	p.mu.Lock()
+	p.last = time.Time{}
+	p.mu.Unlock()
+}
 
 func downloadLine(name string, read, total int64) string {
 	if total <= 0 {

@@ -272,8 +272,11 @@ func redactInventory(inv *sbom.Inventory) {
 }
 
 // redactInstruction masks what the scanner recognises and the value of every NAME=value
-// word whose name says secret (a short password the scanner cannot tell from text).
+// word whose name says secret (a short password the scanner cannot tell from text). The
+// classic builder's trailing blank goes too: SPDX keeps no trailing blanks, and a check
+// of an SBOM must name the same instruction as a check of its image.
 func redactInstruction(red *secrets.Redactor, s string) string {
+	s = strings.TrimSpace(s)
 	if s == "" {
 		return s
 	}

@@ -2,7 +2,6 @@ package sbom
 
 import (
 	"bytes"
-	"encoding/json"
 	"encoding/xml"
 	"errors"
 	"fmt"
@@ -101,22 +100,15 @@ func Decode(r io.Reader, lim Limits) (*Document, error) {
 }
 
 func decodeJSON(data []byte, lim Limits) (*Document, error) {
-	if err := checkJSONDepth(data, lim.MaxDepth); err != nil {
+	head, err := scanJSON(data, lim.MaxDepth)
+	if err != nil {
 		return nil, err
 	}
-	var head struct {
-		BOMFormat   string          `json:"bomFormat"`
-		SpecVersion json.RawMessage `json:"specVersion"`
-		SPDXVersion string          `json:"spdxVersion"`
-	}
-	if err := json.Unmarshal(data, &head); err != nil {
-		return nil, fmt.Errorf("%w: invalid JSON: %w", ErrNotSBOM, err)
-	}
 	switch {
-	case strings.EqualFold(head.BOMFormat, "CycloneDX"):
+	case strings.EqualFold(head.bomFormat, "CycloneDX"):
 		return decodeCycloneDX(data, CycloneDXJSON, lim)
-	case strings.HasPrefix(head.SPDXVersion, "SPDX-"):
-		return decodeSPDXJSON(data, head.SPDXVersion, lim)
+	case strings.HasPrefix(head.spdxVersion, "SPDX-"):
+		return decodeSPDXJSON(data, head.spdxVersion, lim)
 	}
 	return nil, fmt.Errorf("%w: JSON without bomFormat \"CycloneDX\" or spdxVersion", ErrNotSBOM)
 }
@@ -149,33 +141,65 @@ func looksLikeTagValue(b []byte) bool {
 	return false
 }
 
-// checkJSONDepth refuses JSON nested deeper than max, in one pass without decoding, so
-// that neither the decoder nor the walks over nested components can be driven deep.
-func checkJSONDepth(b []byte, maxDepth int) error {
-	depth, inStr, esc := 0, false, false
-	for _, c := range b {
-		switch {
-		case inStr:
-			switch {
-			case esc:
-				esc = false
-			case c == '\\':
-				esc = true
-			case c == '"':
-				inStr = false
+// jsonHead holds the top-level fields that say what a JSON document is.
+type jsonHead struct{ bomFormat, spdxVersion string }
+
+// scanJSON reads the top-level bomFormat and spdxVersion strings and refuses JSON nested
+// deeper than maxDepth, in one pass without decoding: cheaper than a parse, and neither
+// the decoder nor the walks over nested components can then be driven deep. Syntax
+// errors are left to the decoder.
+func scanJSON(b []byte, maxDepth int) (jsonHead, error) {
+	var h jsonHead
+	depth := 0
+	expectKey, haveKey := false, false
+	var key []byte
+	for i := 0; i < len(b); i++ {
+		switch b[i] {
+		case '"':
+			j := i + 1
+			for j < len(b) && b[j] != '"' {
+				if b[j] == '\\' {
+					j++
+				}
+				j++
 			}
-		case c == '"':
-			inStr = true
-		case c == '{' || c == '[':
+			if j > len(b) {
+				j = len(b)
+			}
+			if depth == 1 {
+				str := b[i+1 : j]
+				switch {
+				case expectKey:
+					key, expectKey, haveKey = str, false, true
+				case haveKey:
+					switch string(key) {
+					case "bomFormat":
+						h.bomFormat = string(str)
+					case "spdxVersion":
+						h.spdxVersion = string(str)
+					}
+					haveKey = false
+				}
+			}
+			i = j
+		case '{', '[':
 			depth++
 			if depth > maxDepth {
-				return fmt.Errorf("%w: nested deeper than %d", ErrTooLarge, maxDepth)
+				return h, fmt.Errorf("%w: nested deeper than %d", ErrTooLarge, maxDepth)
 			}
-		case c == '}' || c == ']':
+			if depth == 1 && b[i] == '{' {
+				expectKey = true
+			}
+			haveKey = haveKey && depth == 1
+		case '}', ']':
 			depth--
+		case ',':
+			if depth == 1 {
+				expectKey, haveKey = true, false
+			}
 		}
 	}
-	return nil
+	return h, nil
 }
 
 // checkXMLDepth refuses XML nested deeper than max and returns the root element's

@@ -2,6 +2,7 @@ package sbom
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"sort"
 	"strings"
@@ -16,7 +17,15 @@ import (
 
 func decodeSPDXJSON(data []byte, version string, lim Limits) (doc *Document, err error) {
 	defer recoverAs(&err, "SPDX")
-	d, err := spdxjson.Read(bytes.NewReader(data))
+	var d *spdx.Document
+	if version == spdx.Version {
+		// The current version needs no conversion: one parse instead of the reader's
+		// three (generic, versioned, converted).
+		d = &spdx.Document{}
+		err = json.Unmarshal(data, d)
+	} else {
+		d, err = spdxjson.Read(bytes.NewReader(data))
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%w: invalid SPDX JSON: %w", ErrNotSBOM, err)
 	}

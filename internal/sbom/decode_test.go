@@ -226,3 +226,20 @@ func TestReport(t *testing.T) {
 		t.Fatalf("Report() = %+v", rp)
 	}
 }
+
+// The format is told from top-level fields only, in a scan that copes with escapes.
+func TestScanJSON(t *testing.T) {
+	for in, want := range map[string]jsonHead{
+		`{"bomFormat":"CycloneDX","specVersion":"1.6"}`:                          {bomFormat: "CycloneDX"},
+		`{"a":{"bomFormat":"CycloneDX"},"spdxVersion":"SPDX-2.3"}`:               {spdxVersion: "SPDX-2.3"},
+		`{"x":"\"bomFormat\":\"CycloneDX\"","y":[1,{"spdxVersion":"SPDX-2.3"}]}`: {},
+		`{"n":1, "bomFormat" : "CycloneDX"}`:                                     {bomFormat: "CycloneDX"},
+		`[{"bomFormat":"CycloneDX"}]`:                                            {},
+		`{"spdxVersion":"SPDX-2.2","bomFormat`:                                   {spdxVersion: "SPDX-2.2"},
+	} {
+		got, err := scanJSON([]byte(in), 10)
+		if err != nil || got != want {
+			t.Errorf("scanJSON(%s) = %+v, %v; want %+v", in, got, err, want)
+		}
+	}
+}

@@ -57,6 +57,19 @@ type Document struct {
 	Warnings []string
 }
 
+// maxWarnings bounds Document.Warnings: a hostile document could otherwise make one per
+// component.
+const maxWarnings = 100
+
+func (doc *Document) warn(w string) {
+	switch {
+	case len(doc.Warnings) < maxWarnings:
+		doc.Warnings = append(doc.Warnings, w)
+	case len(doc.Warnings) == maxWarnings:
+		doc.Warnings = append(doc.Warnings, "more warnings left out")
+	}
+}
+
 // ErrNotSBOM is returned for input that is neither CycloneDX nor SPDX.
 var ErrNotSBOM = errors.New("not a CycloneDX or SPDX document")
 

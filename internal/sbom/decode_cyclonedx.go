@@ -96,7 +96,7 @@ func (doc *Document) cdxImage(c *cdx.Component) {
 // checkJSONDepth/checkXMLDepth already; the counter guards the recursion regardless.
 func (doc *Document) cdxComponents(cs []cdx.Component, depth int, lim Limits) {
 	if depth > lim.MaxDepth {
-		doc.Warnings = append(doc.Warnings, "components nested too deep; the deeper ones were skipped")
+		doc.warn("components nested too deep; the deeper ones were skipped")
 		return
 	}
 	for i := range cs {
@@ -120,7 +120,7 @@ func (doc *Document) cdxComponents(cs []cdx.Component, depth int, lim Limits) {
 			if pkg, ok := cdxPackage(c); ok {
 				doc.Packages = append(doc.Packages, pkg)
 			} else {
-				doc.Warnings = append(doc.Warnings, fmt.Sprintf("component %q has no name or purl; skipped", c.BOMRef))
+				doc.warn(fmt.Sprintf("component %q has no name or purl; skipped", c.BOMRef))
 			}
 		}
 		if c.Components != nil {

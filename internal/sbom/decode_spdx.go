@@ -91,7 +91,7 @@ func fromSPDX(d *spdx.Document, f Format, lim Limits) *Document {
 			if pkg, ok := r.pkg(p); ok {
 				r.doc.Packages = append(r.doc.Packages, pkg)
 			} else {
-				r.doc.Warnings = append(r.doc.Warnings, fmt.Sprintf("package SPDXRef-%s has no name; skipped", p.PackageSPDXIdentifier))
+				r.doc.warn(fmt.Sprintf("package SPDXRef-%s has no name; skipped", p.PackageSPDXIdentifier))
 			}
 		}
 	}

@@ -243,3 +243,15 @@ func TestScanJSON(t *testing.T) {
 		}
 	}
 }
+
+// Components without a name are skipped with a warning, and the warnings are bounded.
+func TestDecodeWarnings(t *testing.T) {
+	in := `{"bomFormat":"CycloneDX","specVersion":"1.6","components":[` + strings.Repeat(`{"type":"library","name":""},`, 500) + `{"type":"library","name":"ok"}]}`
+	doc, err := Decode(strings.NewReader(in), Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(doc.Packages) != 1 || len(doc.Warnings) != maxWarnings+1 {
+		t.Errorf("%d packages, %d warnings; want 1 and %d", len(doc.Packages), len(doc.Warnings), maxWarnings+1)
+	}
+}

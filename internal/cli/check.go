@@ -61,7 +61,7 @@ func newCheckCmd(env Env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			db, err := openVulnDB(env, "charter check")
+			db, err := openVulnDB(env, "check", "")
 			if err != nil {
 				return err
 			}

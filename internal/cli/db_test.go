@@ -49,13 +49,13 @@ func TestDBUpdateAndStatus(t *testing.T) {
 		t.Errorf("status -o json: exit %d %+v", code, st)
 	}
 	code, out, _ = runAt(t, cache, testNow.Add(3*time.Hour), nil, false, "db", "status")
-	for _, want := range []string{"built       2026-11-25T12:00:00Z (3 hour(s) ago)", "state       fresh", "advisories  7", "ecosystems  Debian:12 4, Go 2, PyPI 1", abs} {
+	for _, want := range []string{"built       2026-11-25T12:00:00Z (3 hours ago)", "state       fresh", "advisories  7", "ecosystems  Debian:12 4, Go 2, PyPI 1", abs} {
 		if code != ExitPass || !strings.Contains(out, want) {
 			t.Errorf("status: no %q in\n%s", want, out)
 		}
 	}
 	code, out, _ = runAt(t, cache, testNow.Add(25*time.Hour), nil, false, "db", "status")
-	if code != ExitPass || !strings.Contains(out, "stale: older than 24 hour(s); run `charter db update`") {
+	if code != ExitPass || !strings.Contains(out, "stale: older than 24 hours; run `charter db update`") {
 		t.Errorf("stale status: exit %d\n%s", code, out)
 	}
 	code, out, _ = runAt(t, cache, testNow.Add(25*time.Hour), nil, false, "db", "status", "-o", "json")

@@ -59,7 +59,7 @@ func newScanCmd(env Env) *cobra.Command {
 			}
 			opts := analyzeOptions{sel: sel, img: imf, vf: vf, noProgress: rf.noProgress}
 			if sel.vuln {
-				db, err := openVulnDB(env, "the vuln scanner")
+				db, err := openVulnDB(env, "the vuln scanner", ", or leave it out: --scanners config,secret,file,package")
 				if err != nil {
 					return err
 				}

@@ -46,7 +46,7 @@ func vulnDBDir(env Env) (string, error) {
 // openVulnDB opens the local database for matching. With none it fails with what to run
 // (exit 2: a gate must not pass because it could not look); a database older than a day
 // is used, with a warning on stderr.
-func openVulnDB(env Env, cmdName string) (*vulndb.DB, error) {
+func openVulnDB(env Env, cmdName, hint string) (*vulndb.DB, error) {
 	dir, err := vulnDBDir(env)
 	if err != nil {
 		return nil, err
@@ -55,7 +55,7 @@ func openVulnDB(env Env, cmdName string) (*vulndb.DB, error) {
 	switch {
 	case errors.Is(err, vulndb.ErrNoDatabase):
 		return nil, fmt.Errorf("%s needs a vulnerability database and there is none in %s: run `charter db update` "+
-			"(or `charter db update --source DIR|ZIP|URL` from a mirror or an OSV export, offline)", cmdName, dir)
+			"(or `charter db update --source DIR|ZIP|URL` from a mirror or an OSV export, offline)%s", cmdName, dir, hint)
 	case err != nil:
 		return nil, err
 	}
@@ -186,9 +186,16 @@ func humanAge(d time.Duration) string {
 	case d < time.Minute:
 		return "less than a minute"
 	case d < time.Hour:
-		return fmt.Sprintf("%d minute(s)", int(d.Minutes()))
+		return plural(int(d.Minutes()), "minute")
 	case d < 48*time.Hour:
-		return fmt.Sprintf("%d hour(s)", int(d.Hours()))
+		return plural(int(d.Hours()), "hour")
 	}
-	return fmt.Sprintf("%d days", int(d.Hours()/24))
+	return plural(int(d.Hours()/24), "day")
+}
+
+func plural(n int, unit string) string {
+	if n == 1 {
+		return "1 " + unit
+	}
+	return fmt.Sprintf("%d %ss", n, unit)
 }

@@ -155,10 +155,9 @@ func attachOwnership(pkgs []Package, owns []record) {
 	}
 	for i := range pkgs {
 		p := &pkgs[i]
-		os := byName[key{p.Cataloger, p.Name + ":" + p.Arch}]
-		if len(os) == 0 {
-			os = byName[key{p.Cataloger, p.Name}]
-		}
+		// Multi-arch packages write info/NAME:ARCH.list, while their doc directory
+		// (the copyright) is plain NAME: both belong to the package.
+		os := append(byName[key{p.Cataloger, p.Name + ":" + p.Arch}], byName[key{p.Cataloger, p.Name}]...)
 		for _, o := range os {
 			if len(o.Files) > 0 && len(p.Files) == 0 {
 				p.Files = o.Files

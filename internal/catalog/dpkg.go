@@ -3,6 +3,7 @@ package catalog
 import (
 	"bytes"
 	"path"
+	"regexp"
 	"sort"
 	"strings"
 
@@ -15,7 +16,7 @@ import (
 type dpkgCataloger struct{}
 
 func (dpkgCataloger) Name() string { return "dpkg" }
-func (dpkgCataloger) Version() int { return 1 }
+func (dpkgCataloger) Version() int { return 2 }
 
 const (
 	dpkgStatus     = "/var/lib/dpkg/status"
@@ -178,15 +179,20 @@ func parseCopyright(b []byte) []string {
 	seen := map[string]bool{}
 	for _, l := range strings.Split(string(b), "\n") {
 		if v, ok := strings.CutPrefix(l, "License:"); ok {
-			v = strings.TrimSpace(v)
-			if v != "" && len(v) < 128 && !strings.ContainsAny(v, "\t") {
-				seen[v] = true
+			// "GPL-3+ and BSD-4-clause-UC", "GPL-3+ with Bison exception": the
+			// licence names, one by one.
+			for _, part := range licenceSplit.Split(strings.TrimSpace(v), -1) {
+				part, _, _ = strings.Cut(part, " with ")
+				part = strings.Trim(part, " ,;(){}[]")
+				if part != "" && part != "none" && len(part) < 128 && !strings.ContainsAny(part, "\t ") {
+					seen[part] = true
+				}
 			}
 			continue
 		}
 		if _, rest, ok := strings.Cut(l, "/usr/share/common-licenses/"); ok {
 			words := strings.FieldsFunc(rest, func(r rune) bool {
-				return r == ' ' || r == '\'' || r == '"' || r == ')' || r == ',' || r == '\t'
+				return r == ' ' || r == '\'' || r == '"' || r == ')' || r == ',' || r == '\t' || r == '’' || r == '`' || r == '>'
 			})
 			if len(words) == 0 {
 				continue
@@ -203,6 +209,8 @@ func parseCopyright(b []byte) []string {
 	sort.Strings(out)
 	return out
 }
+
+var licenceSplit = regexp.MustCompile(`\s+(?:and|or|AND|OR)\s+`)
 
 func isHex(s string) bool {
 	for i := 0; i < len(s); i++ {

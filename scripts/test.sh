@@ -40,6 +40,27 @@ else
   "$BIN/golangci-lint" run ./...
 fi
 
+step "prerequisites"
+# Tools unit tests call out to. Installed when missing (as root, from Debian's packages);
+# under CI a tool that cannot be installed fails here with its name.
+need_pkgs=()
+command -v xmllint >/dev/null || need_pkgs+=(libxml2-utils)   # CycloneDX XML against the official XSDs
+command -v curl >/dev/null || need_pkgs+=(curl)               # shell jobs using the state API
+if [ ${#need_pkgs[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "installing ${need_pkgs[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get install -y -qq --no-install-recommends "${need_pkgs[@]}" >/tmp/charter-apt.log 2>&1 \
+      || { apt-get update -qq >>/tmp/charter-apt.log 2>&1 && apt-get install -y -qq --no-install-recommends "${need_pkgs[@]}" >>/tmp/charter-apt.log 2>&1; } \
+      || { tail -n 20 /tmp/charter-apt.log >&2; [ "${CI:-}" != true ] || fail "could not install ${need_pkgs[*]}"; }
+  elif [ "${CI:-}" = true ]; then
+    fail "missing ${need_pkgs[*]} and not root: install them first"
+  else
+    echo "missing ${need_pkgs[*]}: the tests that need them will say so"
+  fi
+fi
+echo ok
+
 step "unit tests (race detector)"
 go test -race -count=1 ./...
 

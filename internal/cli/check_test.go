@@ -372,6 +372,14 @@ func TestCheckNoSecretPrinted(t *testing.T) {
 			t.Errorf("%v: the build argument is not reported", args)
 		}
 	}
+	leaky := ociRef(t, imagetest.Leaky(t, sec))
+	for _, f := range []string{"json", "table", "sarif"} {
+		code, out, errOut := runAt(t, cache, testNow, nil, false, "check", leaky, "-o", f)
+		if code != ExitFail {
+			t.Errorf("check of the leaky image -o %s: exit %d %s", f, code, errOut)
+		}
+		noSecrets(t, "check leaky -o "+f, out+errOut, sec)
+	}
 	_, out, _ := runAt(t, cache, testNow, nil, false, "check", ref, "-o", "json")
 	fs := findingsOf(decodeReport(t, out), "CVE-2023-23931")
 	if len(fs) != 1 || !strings.HasPrefix(fs[0].Location.Instruction, "RUN |1 NPM_TOKEN=[REDACTED] /bin/sh -c apt-get install") {

@@ -3,6 +3,7 @@ package catalog
 import (
 	"encoding/json"
 	"fmt"
+	"path"
 	"sort"
 	"strings"
 
@@ -158,6 +159,9 @@ func attachOwnership(pkgs []Package, owns []record) {
 		// Multi-arch packages write info/NAME:ARCH.list, while their doc directory
 		// (the copyright) is plain NAME: both belong to the package.
 		os := append(byName[key{p.Cataloger, p.Name + ":" + p.Arch}], byName[key{p.Cataloger, p.Name}]...)
+		if p.Ecosystem == PyPI { // RECORD is keyed by its dist-info directory
+			os = byName[key{p.Cataloger, path.Dir(p.Location)}]
+		}
 		for _, o := range os {
 			if len(o.Files) > 0 && len(p.Files) == 0 {
 				p.Files = o.Files

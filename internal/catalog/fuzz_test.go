@@ -171,3 +171,8 @@ func FuzzUnmanaged(f *testing.F) {
 		}
 	})
 }
+
+func FuzzPythonRecord(f *testing.F) {
+	f.Add([]byte("a/__init__.py,sha256=47DEQpj8HBSa-_TImW-5JCeuQeRkm5NMpJWZG3hSuFU,0\n\"b,c.py\",,\n../../../bin/x,,\n"))
+	fuzzCataloger(f, pythonCataloger{}, "/usr/lib/python3/site-packages/x-1.dist-info/RECORD")
+}

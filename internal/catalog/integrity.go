@@ -132,9 +132,19 @@ func Verify(idx *image.Index, res *Result) (problems []Problem, unverified int) 
 			hashes[layerPath(r.Layer, r.Path)] = fh
 		}
 	}
+	// A language package that an OS package installed (Debian's python3-yaml ships a
+	// dist-info whose RECORD predates stripping) is checked by the OS package's digests.
+	osOwned := map[string]bool{}
+	for i := range res.Packages {
+		if isOSEcosystem(res.Packages[i].Ecosystem) {
+			for _, f := range res.Packages[i].Files {
+				osOwned[f] = true
+			}
+		}
+	}
 	for i := range res.Packages {
 		p := &res.Packages[i]
-		if len(p.Digests) > 0 {
+		if len(p.Digests) > 0 && (isOSEcosystem(p.Ecosystem) || !osOwned[p.Location]) {
 			ps, u := verifyFiles(idx, p, hashes)
 			problems = append(problems, ps...)
 			unverified += u

@@ -1,6 +1,8 @@
 package catalog
 
 import (
+	"crypto/sha256"
+	"encoding/base64"
 	"testing"
 )
 
@@ -66,4 +68,36 @@ func TestVerifyCleanUpgrade(t *testing.T) {
 	if problems, _ := Verify(idx, r); len(problems) != 0 {
 		t.Errorf("a real upgrade was reported: %+v", problems)
 	}
+}
+
+func TestVerifyPythonRecord(t *testing.T) {
+	sp := "/usr/local/lib/python3.12/site-packages/"
+	record := "requests/__init__.py,sha256=" + b64sha256("ok") + ",2\n" +
+		"requests/api.py,sha256=" + b64sha256("api") + ",3\n" +
+		"../../../bin/req,sha256=" + b64sha256("#!") + ",2\n" +
+		"requests-2.31.0.dist-info/RECORD,,\n"
+	ref := buildImage(t,
+		layer{"RUN pip install requests", []file{
+			reg(sp+"requests-2.31.0.dist-info/METADATA", "Name: requests\nVersion: 2.31.0\n"),
+			reg(sp+"requests-2.31.0.dist-info/RECORD", record),
+			reg(sp+"requests/__init__.py", "ok"),
+			reg(sp+"requests/api.py", "api"),
+			bin("/usr/local/bin/req", []byte("#!")),
+		}},
+		layer{"RUN sed -i ... api.py", []file{reg(sp+"requests/api.py", "evil")}},
+	)
+	r, idx, _ := catalogOf(t, ref, Hasher{Algorithms: []string{"sha256"}})
+	p := one(t, r, PyPI, "requests")
+	if len(p.Files) != 4 || len(p.Digests) != 3 {
+		t.Errorf("files %v digests %v", p.Files, p.Digests)
+	}
+	problems, unverified := Verify(idx, r)
+	if len(problems) != 1 || problems[0].Path != sp+"requests/api.py" || problems[0].Kind != Modified || unverified != 0 {
+		t.Errorf("problems %+v, unverified %d", problems, unverified)
+	}
+}
+
+func b64sha256(s string) string {
+	h := sha256.Sum256([]byte(s))
+	return base64.RawURLEncoding.EncodeToString(h[:])
 }

@@ -2,6 +2,11 @@ package catalog
 
 import (
 	"bytes"
+	"encoding/base64"
+	"encoding/csv"
+	"encoding/hex"
+	"errors"
+	"io"
 	"path"
 	"strings"
 
@@ -14,9 +19,12 @@ import (
 type pythonCataloger struct{}
 
 func (pythonCataloger) Name() string { return "python" }
-func (pythonCataloger) Version() int { return 1 }
+func (pythonCataloger) Version() int { return 2 }
 
-const pythonMetaMax = 1 << 20
+const (
+	pythonMetaMax   = 1 << 20
+	pythonRecordMax = 8 << 20
+)
 
 func (pythonCataloger) Need(f *image.File) (bool, int64) {
 	if !f.Regular() {
@@ -24,6 +32,8 @@ func (pythonCataloger) Need(f *image.File) (bool, int64) {
 	}
 	dir, base := path.Split(f.Path)
 	switch {
+	case base == "RECORD" && strings.HasSuffix(dir, ".dist-info/"):
+		return true, pythonRecordMax
 	case base == "METADATA" && strings.HasSuffix(dir, ".dist-info/"),
 		base == "PKG-INFO" && strings.HasSuffix(dir, ".egg-info/"),
 		strings.HasSuffix(base, ".egg-info"):
@@ -32,7 +42,10 @@ func (pythonCataloger) Need(f *image.File) (bool, int64) {
 	return false, 0
 }
 
-func (pythonCataloger) Parse(_ *image.File, content []byte) []Found {
+func (pythonCataloger) Parse(f *image.File, content []byte) []Found {
+	if path.Base(f.Path) == "RECORD" {
+		return []Found{{Owns: parsePythonRecord(path.Dir(f.Path), content)}}
+	}
 	p, warn := parsePythonMetadata(content)
 	if warn != "" {
 		return []Found{{Warning: warn}}
@@ -94,4 +107,43 @@ func parsePythonMetadata(b []byte) (*Package, string) {
 		p.Licenses = classifiers
 	}
 	return p, ""
+}
+
+// parsePythonRecord reads a wheel's RECORD (CSV: path, "sha256=" + unpadded base64url,
+// size), paths relative to the directory holding the dist-info. The ownership is keyed
+// by the dist-info directory, which Build matches with METADATA's.
+func parsePythonRecord(distInfo string, b []byte) *Ownership {
+	o := &Ownership{Manager: "python", Package: distInfo}
+	root := path.Dir(distInfo)
+	r := csv.NewReader(bytes.NewReader(b))
+	r.FieldsPerRecord = -1
+	r.LazyQuotes = true
+	for {
+		rec, err := r.Read()
+		if err != nil {
+			if errors.Is(err, io.EOF) || len(o.Files) > 0 {
+				break
+			}
+			return o
+		}
+		if len(rec) == 0 || rec[0] == "" {
+			continue
+		}
+		p := path.Join(root, rec[0])
+		if !strings.HasPrefix(p, "/") {
+			continue
+		}
+		o.Files = append(o.Files, p)
+		if len(rec) > 1 {
+			if h, ok := strings.CutPrefix(rec[1], "sha256="); ok {
+				if raw, err := base64.RawURLEncoding.DecodeString(h); err == nil && len(raw) == 32 {
+					if o.Digests == nil {
+						o.Digests = map[string]string{}
+					}
+					o.Digests[p] = "sha256:" + hex.EncodeToString(raw)
+				}
+			}
+		}
+	}
+	return o
 }

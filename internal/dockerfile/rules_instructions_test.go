@@ -12,17 +12,7 @@ import (
 // findingsOf lints src and returns the findings of one rule.
 func findingsOf(t *testing.T, src string, cfg *Config, id string) []report.Finding {
 	t.Helper()
-	f, err := ParseBytes("Dockerfile", []byte(src))
-	if err != nil {
-		t.Fatalf("parse: %v\n%s", err, src)
-	}
-	var out []report.Finding
-	for _, fd := range Lint(f, cfg) {
-		if fd.Rule == id {
-			out = append(out, fd)
-		}
-	}
-	return out
+	return hitsFor(t, id, src, cfg)
 }
 
 func boolPtr(b bool) *bool { return &b }

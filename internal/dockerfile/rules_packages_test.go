@@ -21,17 +21,7 @@ type pkgCase struct {
 
 func pkgFindings(t *testing.T, src, id string) []report.Finding {
 	t.Helper()
-	f, err := ParseBytes("Dockerfile", []byte(src))
-	if err != nil {
-		t.Fatalf("parse: %v", err)
-	}
-	var out []report.Finding
-	for _, fd := range Lint(f, nil) {
-		if fd.Rule == id {
-			out = append(out, fd)
-		}
-	}
-	return out
+	return hitsFor(t, id, src, nil)
 }
 
 func runPkgCases(t *testing.T, id string, cases []pkgCase) {

@@ -19,12 +19,12 @@ type ruleCase struct {
 	cfg     *Config
 }
 
-// hitsFor lints src and returns the findings of one rule.
+// hitsFor lints src and returns the findings of one rule. Every rule file's tests use it.
 func hitsFor(t *testing.T, rule, src string, cfg *Config) []report.Finding {
 	t.Helper()
 	f, err := ParseBytes("Dockerfile", []byte(src))
 	if err != nil {
-		t.Fatalf("parse: %v", err)
+		t.Fatalf("parse: %v\n%s", err, src)
 	}
 	var out []report.Finding
 	for _, fd := range Lint(f, cfg) {

@@ -10,6 +10,8 @@
 #   KEEP=1 scripts/it/image.sh   # leave the scratch directory for a look afterwards
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+# shellcheck source=lib/registry.sh
+. scripts/it/lib/registry.sh
 
 DIR=$(mktemp -d /tmp/charter-it-image.XXXXXX)
 FIX=internal/image/testdata/it
@@ -78,35 +80,10 @@ BUSYBOX=$(command -v busybox || true)
 DOCKER=/usr/bin/docker
 [ -x "$DOCKER" ] || DOCKER=$(command -v docker) || missing "no docker client"
 
-free_port() {
-  local p
-  for p in $(seq 15000 15999); do
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p"; return; fi
-  done
-  return 1
-}
-
 # --- registry --------------------------------------------------------------------------
-PORT=$(free_port)
+PORT=$(free_port 15000 15999)
 REGISTRY=127.0.0.1:$PORT
-mkdir -p "$DIR/registry"
-cat >"$DIR/registry.yml" <<YAML
-version: 0.1
-log: { level: warn }
-storage:
-  filesystem: { rootdirectory: $DIR/registry }
-  delete: { enabled: true }
-http:
-  addr: $REGISTRY
-YAML
-docker-registry serve "$DIR/registry.yml" >"$DIR/registry.log" 2>&1 &
-REGISTRY_PID=$!
-for _ in $(seq 1 50); do
-  curl -fsS "http://$REGISTRY/v2/" >/dev/null 2>&1 && break
-  kill -0 "$REGISTRY_PID" 2>/dev/null || { cat "$DIR/registry.log" >&2; log "FAIL: registry did not start"; exit 1; }
-  sleep 0.2
-done
-curl -fsS "http://$REGISTRY/v2/" >/dev/null || { cat "$DIR/registry.log" >&2; log "FAIL: registry not answering"; exit 1; }
+start_registry "$DIR" "$REGISTRY"
 log "registry on $REGISTRY"
 
 # --- dockerd ---------------------------------------------------------------------------

@@ -17,6 +17,8 @@
 #   CHARTER_IT_CACHE=DIR         # where the tools are cached (default ~/.cache/charter-it)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+# shellcheck source=lib/registry.sh
+. scripts/it/lib/registry.sh
 
 COSIGN2_VERSION=v2.6.5
 COSIGN3_VERSION=v3.1.3
@@ -97,35 +99,10 @@ log "building charter"
 go build -o "$DIR/charter" ./cmd/charter
 CHARTER=$DIR/charter
 
-free_port() {
-  local p
-  for p in $(seq 16000 16999); do
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p"; return; fi
-  done
-  return 1
-}
-
 # --- registry --------------------------------------------------------------------------
-PORT=$(free_port)
+PORT=$(free_port 16000 16999)
 REG=127.0.0.1:$PORT
-mkdir -p "$DIR/registry"
-cat >"$DIR/registry.yml" <<YAML
-version: 0.1
-log: { level: warn }
-storage:
-  filesystem: { rootdirectory: $DIR/registry }
-  delete: { enabled: true }
-http:
-  addr: $REG
-YAML
-docker-registry serve "$DIR/registry.yml" >"$DIR/registry.log" 2>&1 &
-REGISTRY_PID=$!
-for _ in $(seq 1 50); do
-  curl -fsS "http://$REG/v2/" >/dev/null 2>&1 && break
-  kill -0 "$REGISTRY_PID" 2>/dev/null || { cat "$DIR/registry.log" >&2; log "FAIL: registry did not start"; exit 1; }
-  sleep 0.2
-done
-curl -fsS "http://$REG/v2/" >/dev/null || { cat "$DIR/registry.log" >&2; log "FAIL: registry not answering"; exit 1; }
+start_registry "$DIR" "$REG"
 log "registry on $REG"
 
 # cosign and crane keep their state here, not in the user's home.

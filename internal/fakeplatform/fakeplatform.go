@@ -221,3 +221,27 @@ func reply(w http.ResponseWriter, code int, v any) {
 	w.WriteHeader(code)
 	_ = json.NewEncoder(w).Encode(v)
 }
+
+// CheckPosts compares what was posted for the keys item-000 … item-(items-1) with the
+// delivery guarantee a test expects, and returns one line per problem: a key posted more
+// than once (or, with exactlyOnce, not exactly once), keys outside that set, or fewer
+// than half of the items posted at all.
+func (s *Server) CheckPosts(items int, exactlyOnce bool) []string {
+	counts := s.Counts()
+	var problems []string
+	posted := 0
+	for i := range items {
+		n := counts[fmt.Sprintf("item-%03d", i)]
+		if n > 1 || exactlyOnce && n != 1 {
+			problems = append(problems, fmt.Sprintf("item-%03d posted %d times", i, n))
+		}
+		posted += n
+	}
+	if len(counts) > items {
+		problems = append(problems, fmt.Sprintf("%d keys posted, want at most %d", len(counts), items))
+	}
+	if posted < items/2 {
+		problems = append(problems, fmt.Sprintf("only %d of %d items posted", posted, items))
+	}
+	return problems
+}

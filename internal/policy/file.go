@@ -22,6 +22,10 @@ type File struct {
 	Signing Signing `yaml:"signing,omitempty"`
 	Runtime Runtime `yaml:"runtime,omitempty"`
 	Job     Job     `yaml:"job,omitempty"`
+	// Admission is the Kubernetes admission policy (see admission.go).
+	Admission Admission `yaml:"admission,omitempty"`
+	// Monitor tunes the runtime monitor (see monitor.go).
+	Monitor Monitor `yaml:"monitor,omitempty"`
 
 	name string // the path the file was read from, as given
 }

@@ -17,7 +17,7 @@ func (d *decoder) file(root *yaml.Node, f *File) error {
 		return d.errf(root, "a charter file is a mapping that starts with \"version: 1\", got %s", describe(root))
 	}
 	var versionSeen bool
-	err := d.mapping(root, "", []string{"version", "image", "policy", "signing", "runtime", "job"},
+	err := d.mapping(root, "", []string{"version", "image", "policy", "signing", "runtime", "job", "admission", "monitor"},
 		func(key string, _, v *yaml.Node) error {
 			switch key {
 			case "version":
@@ -31,6 +31,10 @@ func (d *decoder) file(root *yaml.Node, f *File) error {
 				return d.signing(v, &f.Signing)
 			case "runtime":
 				return d.runtime(v, &f.Runtime)
+			case "admission":
+				return d.admission(v, &f.Admission)
+			case "monitor":
+				return d.monitor(v, &f.Monitor)
 			default:
 				return d.job(v, &f.Job)
 			}

@@ -1,0 +1,344 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+//
+// charter monitor's kernel side: three event kinds (exec, connect, open) written to one
+// ring buffer. Everything the rules need is read here, while the task still exists:
+// short-lived processes are gone before user space could look in /proc.
+//
+// Only raw tracepoints and BTF tracepoints are used (no kprobes): they load wherever BPF
+// with BTF does. Kernel structs are declared locally with the fields read, and CO-RE
+// relocations fit the offsets to the running kernel, so no vmlinux.h is needed.
+
+//go:build ignore
+
+#include <linux/types.h>
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_tracing.h>
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+#define PATH_LEN 256
+#define ARGS_LEN 256
+#define CG_LEN 128
+#define PREFIX_LEN 24
+
+// x86-64 system call numbers: the only architecture the object is built for.
+#define NR_open 2
+#define NR_connect 42
+#define NR_openat 257
+#define NR_openat2 437
+
+#define O_WRONLY 01
+#define O_RDWR 02
+#define O_CREAT 0100
+#define O_TRUNC 01000
+
+#define AF_INET 2
+#define AF_INET6 10
+
+enum event_kind { EV_EXEC = 1, EV_CONNECT = 2, EV_OPEN = 3 };
+
+// event is the one record layout; monitor.go decodes it by offset.
+struct event {
+	__u64 ktime;
+	__u64 cgroup_id;
+	__u32 kind;
+	__u32 pid;
+	__u32 tid;
+	__u32 ppid;
+	__u32 uid;
+	__u32 gid;
+	__u32 vpid;       // the pid inside the task's own pid namespace
+	__u32 pidns_level; // 0: the host's pid namespace
+	__u32 flags;      // open flags
+	__u16 family;     // connect: AF_INET or AF_INET6
+	__u16 port;       // connect: network byte order
+	__u8 addr[16];
+	__u32 args_len;
+	__u32 pad;
+	char comm[16];
+	char cg_leaf[CG_LEN];
+	char cg_parent[CG_LEN];
+	char path[PATH_LEN];
+	char args[ARGS_LEN];
+};
+
+// Set by the loader before the object is loaded.
+volatile const __u32 own_tgid = 0;
+volatile const __u32 cgroup_v1 = 1; // read the memory controller's v1 hierarchy, else cgroup v2
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 8 << 20);
+} events SEC(".maps");
+
+// drops counts ring buffer reservations that failed (the reader fell behind): user space
+// reports the sum, so a lost event is never silent.
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} drops SEC(".maps");
+
+// The kernel types read, trimmed to the fields used.
+struct kernfs_node {
+	const char *name;
+	__u64 id;
+} __attribute__((preserve_access_index));
+
+struct kernfs_node___parent {
+	struct kernfs_node *parent;
+} __attribute__((preserve_access_index));
+
+struct kernfs_node___rcu_parent {
+	struct kernfs_node *__parent;
+} __attribute__((preserve_access_index));
+
+struct cgroup {
+	struct kernfs_node *kn;
+} __attribute__((preserve_access_index));
+
+struct cgroup_subsys_state {
+	struct cgroup *cgroup;
+} __attribute__((preserve_access_index));
+
+enum cgroup_subsys_id { memory_cgrp_id = 4 };
+
+struct css_set {
+	struct cgroup_subsys_state *subsys[12];
+	struct cgroup *dfl_cgrp;
+} __attribute__((preserve_access_index));
+
+struct upid {
+	int nr;
+} __attribute__((preserve_access_index));
+
+struct pid {
+	unsigned int level;
+	struct upid numbers[1];
+} __attribute__((preserve_access_index));
+
+struct mm_struct {
+	unsigned long arg_start;
+	unsigned long arg_end;
+} __attribute__((preserve_access_index));
+
+struct task_struct {
+	int pid;
+	int tgid;
+	struct task_struct *real_parent;
+	struct css_set *cgroups;
+	struct pid *thread_pid;
+	struct mm_struct *mm;
+} __attribute__((preserve_access_index));
+
+struct linux_binprm {
+	const char *filename;
+} __attribute__((preserve_access_index));
+
+struct pt_regs {
+	unsigned long di;
+	unsigned long si;
+	unsigned long dx;
+	unsigned long r10;
+} __attribute__((preserve_access_index));
+
+struct open_how {
+	__u64 flags;
+};
+
+static __always_inline void count_drop(void)
+{
+	__u32 zero = 0;
+	__u64 *n = bpf_map_lookup_elem(&drops, &zero);
+	if (n)
+		*n += 1;
+}
+
+static __always_inline struct kernfs_node *kn_parent(struct kernfs_node *kn)
+{
+	if (bpf_core_field_exists(struct kernfs_node___rcu_parent, __parent))
+		return BPF_CORE_READ((struct kernfs_node___rcu_parent *)kn, __parent);
+	return BPF_CORE_READ((struct kernfs_node___parent *)kn, parent);
+}
+
+static __always_inline void fill_cgroup(struct event *e, struct task_struct *t)
+{
+	struct cgroup *cg;
+	if (cgroup_v1) {
+		int idx = bpf_core_enum_value(enum cgroup_subsys_id, memory_cgrp_id);
+		if (idx < 0 || idx >= 12)
+			return;
+		cg = BPF_CORE_READ(t, cgroups, subsys[idx], cgroup);
+	} else {
+		cg = BPF_CORE_READ(t, cgroups, dfl_cgrp);
+	}
+	if (!cg)
+		return;
+	struct kernfs_node *kn = BPF_CORE_READ(cg, kn);
+	if (!kn)
+		return;
+	e->cgroup_id = BPF_CORE_READ(kn, id);
+	bpf_probe_read_kernel_str(e->cg_leaf, CG_LEN, BPF_CORE_READ(kn, name));
+	struct kernfs_node *parent = kn_parent(kn);
+	if (parent)
+		bpf_probe_read_kernel_str(e->cg_parent, CG_LEN, BPF_CORE_READ(parent, name));
+}
+
+static __always_inline void fill_task(struct event *e, struct task_struct *t)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u64 ug = bpf_get_current_uid_gid();
+	e->ktime = bpf_ktime_get_ns();
+	e->pid = id >> 32;
+	e->tid = (__u32)id;
+	e->uid = (__u32)ug;
+	e->gid = ug >> 32;
+	e->ppid = BPF_CORE_READ(t, real_parent, tgid);
+	unsigned int level = BPF_CORE_READ(t, thread_pid, level);
+	e->pidns_level = level;
+	if (level < 32) {
+		struct pid *p = BPF_CORE_READ(t, thread_pid);
+		bpf_probe_read_kernel(&e->vpid, sizeof(e->vpid), &p->numbers[level].nr);
+	}
+	bpf_get_current_comm(e->comm, sizeof(e->comm));
+	fill_cgroup(e, t);
+}
+
+static __always_inline struct event *reserve(void)
+{
+	struct event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		count_drop();
+		return 0;
+	}
+	__builtin_memset(e, 0, sizeof(*e));
+	return e;
+}
+
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(on_exec, struct task_struct *p, int old_pid, struct linux_binprm *bprm)
+{
+	if (own_tgid && (bpf_get_current_pid_tgid() >> 32) == own_tgid)
+		return 0;
+	struct event *e = reserve();
+	if (!e)
+		return 0;
+	struct task_struct *t = (struct task_struct *)bpf_get_current_task_btf();
+	e->kind = EV_EXEC;
+	fill_task(e, t);
+	bpf_probe_read_kernel_str(e->path, PATH_LEN, BPF_CORE_READ(bprm, filename));
+	unsigned long start = BPF_CORE_READ(t, mm, arg_start);
+	unsigned long end = BPF_CORE_READ(t, mm, arg_end);
+	unsigned long n = end - start;
+	if (end > start) {
+		if (n > ARGS_LEN)
+			n = ARGS_LEN;
+		if (bpf_probe_read_user(e->args, n, (void *)start) == 0)
+			e->args_len = n;
+	}
+	bpf_ringbuf_submit(e, 0);
+	return 0;
+}
+
+static __always_inline int has_prefix(const char *s, const char *prefix, int n)
+{
+	for (int i = 0; i < n; i++) {
+		if (s[i] != prefix[i])
+			return 0;
+	}
+	return 1;
+}
+
+// interesting decides in the kernel which opens are worth a record: writes below the
+// system directories, reads of the sensitive files, and writes by relative path from a
+// task in a pid namespace of its own (user space resolves them against the cwd). Every
+// other open, the overwhelming majority, costs a prefix comparison and nothing more.
+static __always_inline int interesting(const char *p, int write, unsigned int level)
+{
+	if (p[0] != '/')
+		return write && level > 0;
+	if (write)
+		return has_prefix(p, "/etc/", 5) || has_prefix(p, "/usr/", 5) || has_prefix(p, "/bin/", 5) ||
+		       has_prefix(p, "/sbin/", 6) || has_prefix(p, "/lib", 4) || has_prefix(p, "/boot/", 6);
+	return has_prefix(p, "/etc/shadow", 11) || has_prefix(p, "/etc/gshadow", 12) ||
+	       has_prefix(p, "/etc/sudoers", 12) || has_prefix(p, "/etc/ssh/ssh_host_", 18) ||
+	       has_prefix(p, "/root/.ssh/", 11) || has_prefix(p, "/home/", 6) ||
+	       has_prefix(p, "/var/run/secrets/", 17) || has_prefix(p, "/run/secrets/", 13);
+}
+
+static __always_inline int on_open(struct pt_regs *regs, long nr)
+{
+	const char *path;
+	__u64 flags = 0;
+	if (nr == NR_open) {
+		path = (const char *)BPF_CORE_READ(regs, di);
+		flags = BPF_CORE_READ(regs, si);
+	} else if (nr == NR_openat) {
+		path = (const char *)BPF_CORE_READ(regs, si);
+		flags = BPF_CORE_READ(regs, dx);
+	} else {
+		path = (const char *)BPF_CORE_READ(regs, si);
+		struct open_how *how = (struct open_how *)BPF_CORE_READ(regs, dx);
+		bpf_probe_read_user(&flags, sizeof(flags), &how->flags);
+	}
+	int write = (flags & (O_WRONLY | O_RDWR | O_CREAT | O_TRUNC)) != 0;
+	char prefix[PREFIX_LEN] = {};
+	if (bpf_probe_read_user_str(prefix, sizeof(prefix), path) <= 0)
+		return 0;
+	struct task_struct *t = (struct task_struct *)bpf_get_current_task_btf();
+	unsigned int level = BPF_CORE_READ(t, thread_pid, level);
+	if (!interesting(prefix, write, level))
+		return 0;
+	struct event *e = reserve();
+	if (!e)
+		return 0;
+	e->kind = EV_OPEN;
+	fill_task(e, t);
+	e->flags = (__u32)flags;
+	bpf_probe_read_user_str(e->path, PATH_LEN, path);
+	bpf_ringbuf_submit(e, 0);
+	return 0;
+}
+
+static __always_inline int on_connect(struct pt_regs *regs)
+{
+	const void *addr = (const void *)BPF_CORE_READ(regs, si);
+	__u16 family = 0;
+	if (bpf_probe_read_user(&family, sizeof(family), addr) != 0)
+		return 0;
+	if (family != AF_INET && family != AF_INET6)
+		return 0;
+	struct event *e = reserve();
+	if (!e)
+		return 0;
+	struct task_struct *t = (struct task_struct *)bpf_get_current_task_btf();
+	e->kind = EV_CONNECT;
+	fill_task(e, t);
+	e->family = family;
+	bpf_probe_read_user(&e->port, sizeof(e->port), addr + 2);
+	if (family == AF_INET)
+		bpf_probe_read_user(e->addr, 4, addr + 4);
+	else
+		bpf_probe_read_user(e->addr, 16, addr + 8);
+	bpf_ringbuf_submit(e, 0);
+	return 0;
+}
+
+// One program on raw_syscalls:sys_enter serves connect and the opens: system-call
+// tracepoints of their own would need tracefs, this one needs only BPF.
+SEC("raw_tracepoint/sys_enter")
+int on_sys_enter(struct bpf_raw_tracepoint_args *ctx)
+{
+	long nr = (long)ctx->args[1];
+	if (nr != NR_connect && nr != NR_openat && nr != NR_open && nr != NR_openat2)
+		return 0;
+	if (own_tgid && (bpf_get_current_pid_tgid() >> 32) == own_tgid)
+		return 0;
+	struct pt_regs *regs = (struct pt_regs *)ctx->args[0];
+	if (nr == NR_connect)
+		return on_connect(regs);
+	return on_open(regs, nr);
+}

@@ -1,0 +1,8 @@
+package monitor
+
+// The BPF object is generated and committed, so `go build` needs no clang. To rebuild it
+// after changing bpf/monitor.c (needs clang and libbpf-dev):
+//
+//	go generate ./internal/runtime/monitor/
+
+//go:generate go run github.com/cilium/ebpf/cmd/bpf2go -target amd64 -cc clang -cflags "-O2 -g -Wall -Werror" -no-global-types monitorBPF bpf/monitor.c -- -I/usr/include/x86_64-linux-gnu

@@ -1,0 +1,127 @@
+//go:build amd64
+
+package monitor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/link"
+	"github.com/cilium/ebpf/ringbuf"
+	"github.com/cilium/ebpf/rlimit"
+	"golang.org/x/sys/unix"
+)
+
+// bpfSource is the eBPF kernel side: a BTF tracepoint on sched_process_exec and a raw
+// tracepoint on sys_enter (connect, open, openat, openat2), one ring buffer.
+type bpfSource struct {
+	objs   monitorBPFObjects
+	links  []link.Link
+	reader *ringbuf.Reader
+}
+
+// cgroupV1 reports whether containers' cgroups are to be read from the v1 memory
+// hierarchy: on a v1 or hybrid host the runtimes place containers there, and the v2
+// hierarchy (if mounted at all) holds every process at its root.
+func cgroupV1() bool {
+	var st unix.Statfs_t
+	if err := unix.Statfs("/sys/fs/cgroup", &st); err == nil && st.Type == unix.CGROUP2_SUPER_MAGIC {
+		return false
+	}
+	return true
+}
+
+func openBPF() (_ *bpfSource, err error) {
+	if err := rlimit.RemoveMemlock(); err != nil {
+		return nil, fmt.Errorf("lifting the locked-memory limit: %w", err)
+	}
+	spec, err := loadMonitorBPF()
+	if err != nil {
+		return nil, err
+	}
+	v1 := uint32(0)
+	if cgroupV1() {
+		v1 = 1
+	}
+	if err := spec.Variables[monitorBPFVarOwnTgid].Set(uint32(os.Getpid())); err != nil {
+		return nil, err
+	}
+	if err := spec.Variables[monitorBPFVarCgroupV1].Set(v1); err != nil {
+		return nil, err
+	}
+	s := &bpfSource{}
+	if err := spec.LoadAndAssign(&s.objs, nil); err != nil {
+		var ve *ebpf.VerifierError
+		if errors.As(err, &ve) {
+			return nil, fmt.Errorf("the kernel's verifier refused the monitor's program: %v", ve)
+		}
+		return nil, fmt.Errorf("loading the monitor's BPF programs: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			_ = s.close()
+		}
+	}()
+	exec, err := link.AttachTracing(link.TracingOptions{Program: s.objs.OnExec, AttachType: ebpf.AttachTraceRawTp})
+	if err != nil {
+		return nil, fmt.Errorf("attaching to sched_process_exec: %w", err)
+	}
+	s.links = append(s.links, exec)
+	sys, err := link.AttachRawTracepoint(link.RawTracepointOptions{Name: "sys_enter", Program: s.objs.OnSysEnter})
+	if err != nil {
+		return nil, fmt.Errorf("attaching to sys_enter: %w", err)
+	}
+	s.links = append(s.links, sys)
+	if s.reader, err = ringbuf.NewReader(s.objs.Events); err != nil {
+		return nil, fmt.Errorf("opening the ring buffer: %w", err)
+	}
+	return s, nil
+}
+
+func (s *bpfSource) run(ctx context.Context, out chan<- Event) error {
+	stop := context.AfterFunc(ctx, func() { _ = s.reader.Close() })
+	defer stop()
+	var rec ringbuf.Record
+	for {
+		if err := s.reader.ReadInto(&rec); err != nil {
+			if errors.Is(err, os.ErrClosed) || ctx.Err() != nil {
+				return nil
+			}
+			return fmt.Errorf("reading the ring buffer: %w", err)
+		}
+		e, err := decode(rec.RawSample, nowFunc())
+		if err != nil {
+			continue
+		}
+		select {
+		case out <- e:
+		case <-ctx.Done():
+			return nil
+		}
+	}
+}
+
+func (s *bpfSource) dropped() uint64 {
+	var perCPU []uint64
+	if err := s.objs.Drops.Lookup(uint32(0), &perCPU); err != nil {
+		return 0
+	}
+	var n uint64
+	for _, v := range perCPU {
+		n += v
+	}
+	return n
+}
+
+func (s *bpfSource) close() error {
+	for _, l := range s.links {
+		_ = l.Close()
+	}
+	if s.reader != nil {
+		_ = s.reader.Close()
+	}
+	return s.objs.Close()
+}

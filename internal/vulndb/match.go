@@ -1,9 +1,7 @@
 package vulndb
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"sort"
 	"strings"
@@ -95,10 +93,9 @@ func (m *Match) Finding() report.Finding {
 type hit struct {
 	recKey string
 	eco    string
-	fixed  string
+	fixed  version.Version // nil: no fix
 	sev    severity
-	scheme version.Scheme
-	rec    record
+	rec    *record
 }
 
 // Match looks every package up and returns one Match per (package, vulnerability).
@@ -106,8 +103,9 @@ type hit struct {
 // release, by source package where the package names one; with a zero d, each
 // package's purl `distro` qualifier is used. Withdrawn records were never stored.
 func (db *DB) Match(ctx context.Context, pkgs []report.Package, d Distro) (*Result, error) {
-	res := &Result{Matches: []Match{}}
+	res := &Result{}
 	memo := lookups{}
+	var found [][]Match // per package, flattened once at the end: a Match is large
 	err := db.bolt.View(func(tx *bolt.Tx) error {
 		idx, recs := tx.Bucket(bucketIndex), tx.Bucket(bucketRecords)
 		for i := range pkgs {
@@ -116,7 +114,7 @@ func (db *DB) Match(ctx context.Context, pkgs []report.Package, d Distro) (*Resu
 					return err
 				}
 			}
-			hits, why := memo.lookup(idx, &pkgs[i], d)
+			hits, why := memo.lookup(&db.cache, idx, &pkgs[i], d)
 			if why != "" {
 				if res.Unmatched == nil {
 					res.Unmatched = map[string]int{}
@@ -124,13 +122,27 @@ func (db *DB) Match(ctx context.Context, pkgs []report.Package, d Distro) (*Resu
 				res.Unmatched[why]++
 				continue
 			}
-			if err := loadRecords(recs, hits); err != nil {
-				return err
+			for j := range hits {
+				r, err := db.cache.record(recs, hits[j].recKey)
+				if err != nil {
+					return err
+				}
+				hits[j].rec = r
 			}
-			res.Matches = append(res.Matches, merge(&pkgs[i], hits)...)
+			if ms := merge(&pkgs[i], hits); len(ms) > 0 {
+				found = append(found, ms)
+			}
 		}
 		return nil
 	})
+	n := 0
+	for _, ms := range found {
+		n += len(ms)
+	}
+	res.Matches = make([]Match, 0, n)
+	for _, ms := range found {
+		res.Matches = append(res.Matches, ms...)
+	}
 	return res, err
 }
 
@@ -143,7 +155,7 @@ type lookupResult struct {
 	why  string
 }
 
-func (l lookups) lookup(idx *bolt.Bucket, p *report.Package, d Distro) ([]hit, string) {
+func (l lookups) lookup(c *cache, idx *bolt.Bucket, p *report.Package, d Distro) ([]hit, string) {
 	q, why := queryOf(p, d)
 	if why != "" {
 		return nil, why
@@ -152,37 +164,31 @@ func (l lookups) lookup(idx *bolt.Bucket, p *report.Package, d Distro) ([]hit, s
 	if r, ok := l[key]; ok {
 		return append([]hit(nil), r.hits...), r.why
 	}
-	hits, why := lookup(idx, q)
+	hits, why := lookup(c, idx, q)
 	l[key] = lookupResult{hits: append([]hit(nil), hits...), why: why}
 	return hits, why
 }
 
 // lookup finds the records affecting one package.
-func lookup(idx *bolt.Bucket, q query) ([]hit, string) {
-	parsed := map[string]version.Version{}
+func lookup(c *cache, idx *bolt.Bucket, q query) ([]hit, string) {
+	var parsed installed
 	var hits []hit
 	seen := map[string]bool{}
 	var badVersion string
-	c := idx.Cursor()
 	for _, eco := range q.ecoKeys {
 		for _, name := range q.names {
 			prefix := []byte(eco + "\x00" + normName(q.eco, name) + "\x00")
-			for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
-				rk := string(k[len(prefix):])
-				if seen[rk] {
+			for _, e := range c.entries(idx, prefix) {
+				if seen[e.recKey] {
 					continue
 				}
-				var e entry
-				if err := json.Unmarshal(v, &e); err != nil {
-					continue // a damaged entry never hides the others
-				}
-				h, ok, bad := check(&e, q.version, parsed)
+				h, ok, bad := check(&e, q.version, &parsed)
 				if bad != "" {
 					badVersion = bad
 				}
 				if ok {
-					seen[rk] = true
-					h.recKey, h.eco = rk, eco
+					seen[e.recKey] = true
+					h.recKey, h.eco = e.recKey, eco
 					hits = append(hits, h)
 				}
 			}
@@ -194,101 +200,46 @@ func lookup(idx *bolt.Bucket, q query) ([]hit, string) {
 	return hits, ""
 }
 
+// installed is the installed version parsed by each scheme asked so far (a package's
+// records use one or two schemes: the ecosystem's and SemVer).
+type installed struct {
+	schemes []version.Scheme
+	vs      []version.Version // nil where the scheme cannot read the version
+}
+
+func (in *installed) in(sch version.Scheme, s string) (version.Version, bool) {
+	for i, k := range in.schemes {
+		if k == sch {
+			return in.vs[i], false
+		}
+	}
+	v, err := sch.Parse(s)
+	if err != nil {
+		v = nil
+	}
+	in.schemes, in.vs = append(in.schemes, sch), append(in.vs, v)
+	return v, err != nil
+}
+
 // check tests a version against one record's affected entries for a package.
-func check(e *entry, installed string, parsed map[string]version.Version) (hit, bool, string) {
+func check(e *compiledEntry, raw string, parsed *installed) (hit, bool, string) {
 	var best hit
 	found := false
 	bad := ""
-	for i := range e.Affected {
-		a := &e.Affected[i]
-		sch, ok := version.Named(a.Scheme)
-		if !ok {
-			continue
-		}
-		v, ok := parsed[a.Scheme]
-		if !ok {
-			pv, err := sch.Parse(installed)
-			if err != nil {
-				bad = "version not valid for " + a.Scheme
-				parsed[a.Scheme] = nil
-				continue
-			}
-			v, parsed[a.Scheme] = pv, pv
+	for i := range e.affected {
+		a := &e.affected[i]
+		v, failed := parsed.in(a.scheme, raw)
+		if failed {
+			bad = "version not valid for " + a.scheme.Name()
 		}
 		if v == nil {
 			continue
 		}
-		if hitOK, fixed := a.contains(sch, v); hitOK && (!found || (best.fixed == "" && fixed != "")) {
-			best, found = hit{fixed: fixed, sev: a.Sev, scheme: sch}, true
+		if hitOK, fixed := a.contains(v); hitOK && (!found || (best.fixed == nil && fixed != nil)) {
+			best, found = hit{fixed: fixed, sev: a.sev}, true
 		}
 	}
 	return best, found, bad
-}
-
-// contains reports whether v is affected, and the fix to report.
-func (a *affected) contains(sch version.Scheme, v version.Version) (bool, string) {
-	for _, iv := range a.Intervals {
-		if iv.contains(sch, v) {
-			return true, iv.Fixed
-		}
-	}
-	if !inSorted(sch, a.Versions, v) {
-		return false, ""
-	}
-	// listed explicitly: report the nearest fix above it, if a range gives one
-	var fix version.Version
-	for _, iv := range a.Intervals {
-		if f, err := sch.Parse(iv.Fixed); err == nil && f.Compare(v) > 0 && (fix == nil || f.Compare(fix) < 0) {
-			fix = f
-		}
-	}
-	if fix == nil {
-		return true, ""
-	}
-	return true, fix.String()
-}
-
-func (iv *interval) contains(sch version.Scheme, v version.Version) bool {
-	if iv.Lo != "" {
-		lo, err := sch.Parse(iv.Lo)
-		if err != nil || v.Compare(lo) < 0 {
-			return false
-		}
-	}
-	if iv.Hi == "" {
-		return true
-	}
-	hi, err := sch.Parse(iv.Hi)
-	if err != nil {
-		return false
-	}
-	c := v.Compare(hi)
-	return c < 0 || (iv.Incl && c == 0)
-}
-
-func inSorted(sch version.Scheme, vs []string, v version.Version) bool {
-	i := sort.Search(len(vs), func(i int) bool {
-		w, err := sch.Parse(vs[i])
-		return err != nil || w.Compare(v) >= 0
-	})
-	if i == len(vs) {
-		return false
-	}
-	w, err := sch.Parse(vs[i])
-	return err == nil && w.Compare(v) == 0
-}
-
-func loadRecords(recs *bolt.Bucket, hits []hit) error {
-	for i := range hits {
-		v := recs.Get([]byte(hits[i].recKey))
-		if v == nil {
-			return fmt.Errorf("%w: index names missing record %q", ErrCorrupt, hits[i].recKey)
-		}
-		if err := json.Unmarshal(v, &hits[i].rec); err != nil {
-			return fmt.Errorf("%w: record %q: %w", ErrCorrupt, hits[i].recKey, err)
-		}
-	}
-	return nil
 }
 
 // merge groups a package's hits into vulnerabilities: records that share an ID or an
@@ -360,8 +311,8 @@ func group(p *report.Package, hs []hit) Match {
 			m.Summary = h.rec.Summary
 		}
 		m.References = appendNew(m.References, h.rec.Refs, maxRefs)
-		if f, err := h.scheme.Parse(h.fixed); err == nil && (fix == nil || f.Compare(fix) > 0) {
-			fix = f
+		if h.fixed != nil && (fix == nil || h.fixed.Compare(fix) > 0) {
+			fix = h.fixed
 		}
 		if h.sev.Rank < best.Rank || (h.sev.Rank == best.Rank && h.sev.Level > best.Level) {
 			best = h.sev

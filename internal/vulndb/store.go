@@ -60,6 +60,7 @@ type DB struct {
 	bolt   *bolt.DB
 	path   string
 	status Status
+	cache  cache
 }
 
 // Status describes a database: when it was built, from what, and what it holds.

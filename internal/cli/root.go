@@ -135,6 +135,7 @@ func newRoot(env Env) *cobra.Command {
 		newSbomCmd(env),
 		newDBCmd(env),
 		newCheckCmd(env),
+		newProfileCmd(env),
 	)
 	return root
 }

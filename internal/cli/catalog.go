@@ -6,6 +6,7 @@ import (
 	"github.com/charterhq/charter/internal/imagecheck"
 	"github.com/charterhq/charter/internal/policy"
 	"github.com/charterhq/charter/internal/report"
+	"github.com/charterhq/charter/internal/runtime/inspect"
 )
 
 // catalog is every rule charter knows, for `charter rules`, SARIF rule metadata and
@@ -17,5 +18,6 @@ func catalog() *report.Catalog {
 		policy.Rules(),
 		imagecheck.Rules(),
 		integrityRules(),
+		inspect.Rules(),
 	)
 }

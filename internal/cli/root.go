@@ -136,6 +136,7 @@ func newRoot(env Env) *cobra.Command {
 		newDBCmd(env),
 		newCheckCmd(env),
 		newProfileCmd(env),
+		newInspectCmd(env),
 	)
 	return root
 }

@@ -12,7 +12,7 @@ import (
 // reader expects them.
 type composeService struct {
 	Image       string   `yaml:"image"`
-	User        string   `yaml:"user"`
+	User        quoted   `yaml:"user"`
 	ReadOnly    bool     `yaml:"read_only"`
 	Tmpfs       []string `yaml:"tmpfs,omitempty"`
 	CapDrop     []string `yaml:"cap_drop"`
@@ -27,11 +27,20 @@ type composeService struct {
 	Expose      []string `yaml:"expose,omitempty"`
 }
 
+// quoted is a string YAML always writes in double quotes: "1000:1000" must not be read
+// as a YAML 1.1 base-60 number.
+type quoted string
+
+// MarshalYAML implements yaml.Marshaler.
+func (q quoted) MarshalYAML() (any, error) {
+	return &yaml.Node{Kind: yaml.ScalarNode, Style: yaml.DoubleQuotedStyle, Value: string(q)}, nil
+}
+
 // Compose renders a compose file holding one service, after the notes as comments.
 func (p *Profile) Compose(seccompPath string) ([]byte, error) {
 	mem := dockerMemory(p.Limits.MemoryBytes)
 	svc := composeService{
-		Image: p.Image, User: p.User.String(), ReadOnly: true,
+		Image: p.Image, User: quoted(p.User.String()), ReadOnly: true,
 		CapDrop: []string{"ALL"}, CapAdd: p.CapAdd,
 		SecurityOpt: []string{"no-new-privileges:true"},
 		MemLimit:    mem, MemSwap: mem,

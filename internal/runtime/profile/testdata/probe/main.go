@@ -17,6 +17,7 @@ import (
 	"os/exec"
 	"strings"
 	"syscall"
+	"time"
 )
 
 var failed bool
@@ -33,6 +34,11 @@ func check(name string, ok bool, format string, args ...any) {
 func main() {
 	if len(os.Args) > 1 && os.Args[1] == "hog" {
 		hog()
+		return
+	}
+	if len(os.Args) > 1 && os.Args[1] == "sleep" {
+		// A long-running container for `charter inspect`.
+		time.Sleep(10 * time.Minute)
 		return
 	}
 	writable := flag.String("writable", "/tmp", "comma-separated paths that must be writable")

@@ -3,6 +3,8 @@ module github.com/charterhq/charter
 go 1.26.8
 
 require (
+	v2.2.3 // indirect
+	github.com/jackc/puddle/v2 // indirect
 	github.com/prometheus/client_golang v1.24.1
 	github.com/CycloneDX/cyclonedx-go v0.12.0
 	github.com/cilium/ebpf v0.22.0

@@ -1,0 +1,472 @@
+package inventory
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+)
+
+// sqlStore is the Store over database/sql; SQLite and PostgreSQL differ only in their
+// dialect.
+type sqlStore struct {
+	db *sql.DB
+	d  *dialect
+}
+
+func nowUTC() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
+
+// ident is what an image is recorded once per: its digest, else its reference.
+func (img *Image) ident() string {
+	if img.Digest != "" {
+		return img.Digest
+	}
+	return "ref:" + img.Reference
+}
+
+func (s *sqlStore) Close() error { return s.db.Close() }
+
+func (s *sqlStore) Add(ctx context.Context, img *Image) (bool, error) {
+	if img.Reference == "" && img.Digest == "" {
+		return false, errors.New("inventory: an image needs a digest or a reference")
+	}
+	added := img.Added
+	if added.IsZero() {
+		added = nowUTC()
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return false, err
+	}
+	defer func() { _ = tx.Rollback() }()
+	var id int64
+	err = tx.QueryRowContext(ctx, s.d.bind(`INSERT INTO images (ident, digest, reference, created, added, distro, packages)
+		VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (ident) DO NOTHING RETURNING id`),
+		img.ident(), img.Digest, img.Reference, nullTime(img.Created), added.UTC(), img.Distro, len(img.Packages)).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) { // recorded before: keep its packages, take the new name
+		if _, err := tx.ExecContext(ctx, s.d.bind(`UPDATE images SET reference = ? WHERE ident = ?`), img.Reference, img.ident()); err != nil {
+			return false, err
+		}
+		return false, tx.Commit()
+	}
+	if err != nil {
+		return false, fmt.Errorf("recording image %s: %w", img.Reference, err)
+	}
+	if err := s.addLayers(ctx, tx, id, img.Layers); err != nil {
+		return false, err
+	}
+	if err := s.addPackages(ctx, tx, id, img.Packages); err != nil {
+		return false, err
+	}
+	return true, tx.Commit()
+}
+
+func nullTime(t time.Time) sql.NullTime {
+	if t.IsZero() {
+		return sql.NullTime{}
+	}
+	return sql.NullTime{Time: t.UTC(), Valid: true}
+}
+
+func (s *sqlStore) addLayers(ctx context.Context, tx *sql.Tx, id int64, layers []string) error {
+	return s.insertRows(ctx, tx, `INSERT INTO image_layers (image_id, idx, diff_id) VALUES `, 3, len(layers), func(i int) []any {
+		return []any{id, i, layers[i]}
+	})
+}
+
+// insertRows inserts n rows of cols columns with multi-row INSERTs, as many rows per
+// statement as the dialect's parameter limit allows.
+func (s *sqlStore) insertRows(ctx context.Context, tx *sql.Tx, prefix string, cols, n int, row func(int) []any) error {
+	per := min(s.d.maxParams/cols, 500)
+	for start := 0; start < n; start += per {
+		end := min(start+per, n)
+		args := make([]any, 0, (end-start)*cols)
+		for i := start; i < end; i++ {
+			args = append(args, row(i)...)
+		}
+		if _, err := tx.ExecContext(ctx, s.d.bind(prefix+placeholders(end-start, cols)), args...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *sqlStore) addPackages(ctx context.Context, tx *sql.Tx, imageID int64, pkgs []Package) error {
+	idents := make([]string, len(pkgs))
+	byIdent := map[string]*Package{}
+	for i := range pkgs {
+		idents[i] = componentIdent(&pkgs[i])
+		byIdent[idents[i]] = &pkgs[i]
+	}
+	ids, err := s.componentIDs(ctx, tx, byIdent)
+	if err != nil {
+		return err
+	}
+	return s.insertRows(ctx, tx, `INSERT INTO image_packages (image_id, component_id, layer_index, path) VALUES `, 4, len(pkgs), func(i int) []any {
+		return []any{imageID, ids[idents[i]], pkgs[i].LayerIndex, pkgs[i].Path}
+	})
+}
+
+// componentIDs finds or creates the components, by ident.
+func (s *sqlStore) componentIDs(ctx context.Context, tx *sql.Tx, want map[string]*Package) (map[string]int64, error) {
+	keys := make([]string, 0, len(want))
+	for k := range want {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys) // a stable insert order keeps concurrent writers from deadlocking
+	ids := map[string]int64{}
+	if err := s.selectComponents(ctx, tx, keys, ids); err != nil {
+		return nil, err
+	}
+	var missing []string
+	for _, k := range keys {
+		if _, ok := ids[k]; !ok {
+			missing = append(missing, k)
+		}
+	}
+	const cols = 9
+	per := min(s.d.maxParams/cols, 500)
+	for start := 0; start < len(missing); start += per {
+		chunk := missing[start:min(start+per, len(missing))]
+		args := make([]any, 0, len(chunk)*cols)
+		for _, k := range chunk {
+			p := want[k]
+			args = append(args, k, p.Ecosystem, p.Name, p.Version, p.PURL, p.SourceName, p.SourceVersion, NameKey(p.Name), sourceKey(p))
+		}
+		q := `INSERT INTO components (ident, ecosystem, name, version, purl, src_name, src_version, name_key, src_key) VALUES ` +
+			placeholders(len(chunk), cols) + ` ON CONFLICT (ident) DO NOTHING`
+		if _, err := tx.ExecContext(ctx, s.d.bind(q), args...); err != nil {
+			return nil, fmt.Errorf("recording packages: %w", err)
+		}
+	}
+	if len(missing) > 0 {
+		if err := s.selectComponents(ctx, tx, missing, ids); err != nil {
+			return nil, err
+		}
+	}
+	for _, k := range keys {
+		if _, ok := ids[k]; !ok {
+			return nil, fmt.Errorf("recording packages: component %s was not stored", k)
+		}
+	}
+	return ids, nil
+}
+
+func (s *sqlStore) selectComponents(ctx context.Context, tx *sql.Tx, keys []string, into map[string]int64) error {
+	per := min(s.d.maxParams, 500)
+	for start := 0; start < len(keys); start += per {
+		chunk := keys[start:min(start+per, len(keys))]
+		args := make([]any, len(chunk))
+		for i, k := range chunk {
+			args[i] = k
+		}
+		rows, err := tx.QueryContext(ctx, s.d.bind(`SELECT id, ident FROM components WHERE ident IN `+placeholders(1, len(chunk))), args...)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var id int64
+			var k string
+			if err := rows.Scan(&id, &k); err != nil {
+				_ = rows.Close()
+				return err
+			}
+			into[k] = id
+		}
+		if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// componentIdent hashes every field that makes a component distinct.
+func componentIdent(p *Package) string {
+	h := sha256.Sum256([]byte(strings.Join([]string{p.Ecosystem, p.Name, p.Version, p.PURL, p.SourceName, p.SourceVersion}, "\x00")))
+	return hex.EncodeToString(h[:16])
+}
+
+var nameSeparators = regexp.MustCompile(`[-_.]+`)
+
+// NameKey folds a package name for lookups: the last segment of a path-like name (a Go
+// module, an npm scope, a Maven group:artifact), lower case, with runs of '-', '_' and
+// '.' as one '-' (PyPI's rule). Different packages can share a key; exact matching
+// happens after the lookup.
+func NameKey(name string) string {
+	if i := strings.LastIndexAny(name, "/:"); i >= 0 && i < len(name)-1 {
+		name = name[i+1:]
+	}
+	return nameSeparators.ReplaceAllString(strings.ToLower(name), "-")
+}
+
+func sourceKey(p *Package) string {
+	if p.SourceName == "" || p.SourceName == p.Name {
+		return ""
+	}
+	return NameKey(p.SourceName)
+}
+
+func (s *sqlStore) RecordDeployment(ctx context.Context, d Deployment) error {
+	if d.Digest == "" || d.Namespace == "" || d.Workload == "" {
+		return errors.New("inventory: a deployment needs a digest, a namespace and a workload")
+	}
+	seen := d.LastSeen
+	if seen.IsZero() {
+		seen = nowUTC()
+	}
+	first := d.FirstSeen
+	if first.IsZero() {
+		first = seen
+	}
+	_, err := s.db.ExecContext(ctx, s.d.bind(`INSERT INTO deployments (digest, cluster, namespace, workload, first_seen, last_seen)
+		VALUES (?, ?, ?, ?, ?, ?)
+		ON CONFLICT (digest, cluster, namespace, workload) DO UPDATE SET last_seen = excluded.last_seen`),
+		d.Digest, d.Cluster, d.Namespace, d.Workload, first.UTC(), seen.UTC())
+	if err != nil {
+		return fmt.Errorf("recording deployment of %s in %s/%s: %w", d.Digest, d.Namespace, d.Workload, err)
+	}
+	return nil
+}
+
+func (s *sqlStore) Candidates(ctx context.Context, lookups []Lookup) ([]Candidate, error) {
+	seen := map[int64]bool{}
+	var out []Candidate
+	for _, l := range lookups {
+		key := NameKey(l.Name)
+		q := `SELECT id, ecosystem, name, version, purl, src_name, src_version FROM components WHERE name_key = ? OR src_key = ?`
+		args := []any{key, key}
+		if l.Ecosystem != "" {
+			q = `SELECT id, ecosystem, name, version, purl, src_name, src_version FROM components
+				WHERE (name_key = ? AND ecosystem = ?) OR (src_key = ? AND ecosystem = ?)`
+			args = []any{key, l.Ecosystem, key, l.Ecosystem}
+		}
+		rows, err := s.db.QueryContext(ctx, s.d.bind(q), args...)
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			var c Candidate
+			if err := rows.Scan(&c.ID, &c.Ecosystem, &c.Name, &c.Version, &c.PURL, &c.SourceName, &c.SourceVersion); err != nil {
+				_ = rows.Close()
+				return nil, err
+			}
+			if !seen[c.ID] {
+				seen[c.ID] = true
+				out = append(out, c)
+			}
+		}
+		if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+			return nil, err
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out, nil
+}
+
+func (s *sqlStore) Hits(ctx context.Context, cands []Candidate) ([]Hit, error) {
+	byID := map[int64]Candidate{}
+	ids := make([]any, 0, len(cands))
+	for _, c := range cands {
+		if _, ok := byID[c.ID]; !ok {
+			byID[c.ID] = c
+			ids = append(ids, c.ID)
+		}
+	}
+	var out []Hit
+	per := min(s.d.maxParams, 500)
+	for start := 0; start < len(ids); start += per {
+		chunk := ids[start:min(start+per, len(ids))]
+		rows, err := s.db.QueryContext(ctx, s.d.bind(`SELECT i.id, i.digest, i.reference, i.created, i.added, i.distro, i.packages,
+				p.component_id, p.layer_index, p.path, COALESCE(l.diff_id, '')
+			FROM image_packages p
+			JOIN images i ON i.id = p.image_id
+			LEFT JOIN image_layers l ON l.image_id = p.image_id AND l.idx = p.layer_index
+			WHERE p.component_id IN `+placeholders(1, len(chunk))), chunk...)
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			var h Hit
+			var cid int64
+			var created sql.NullTime
+			if err := rows.Scan(&h.Image.ID, &h.Image.Digest, &h.Image.Reference, &created, &h.Image.Added, &h.Image.Distro, &h.Image.Packages,
+				&cid, &h.Package.LayerIndex, &h.Package.Path, &h.Layer); err != nil {
+				_ = rows.Close()
+				return nil, err
+			}
+			h.Image.Created, h.Image.Added = created.Time.UTC(), h.Image.Added.UTC()
+			if !created.Valid {
+				h.Image.Created = time.Time{}
+			}
+			c := byID[cid]
+			h.Candidate = c
+			h.Package.Ecosystem, h.Package.Name, h.Package.Version, h.Package.PURL = c.Ecosystem, c.Name, c.Version, c.PURL
+			h.Package.SourceName, h.Package.SourceVersion = c.SourceName, c.SourceVersion
+			out = append(out, h)
+		}
+		if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+			return nil, err
+		}
+	}
+	if err := s.attachDeployments(ctx, out); err != nil {
+		return nil, err
+	}
+	sort.SliceStable(out, func(i, j int) bool { return lessHit(&out[i], &out[j]) })
+	return out, nil
+}
+
+func lessHit(a, b *Hit) bool {
+	ka := [...]string{a.Image.Reference, a.Image.Digest, a.Package.Ecosystem, a.Package.Name, a.Package.Version, a.Package.Path}
+	kb := [...]string{b.Image.Reference, b.Image.Digest, b.Package.Ecosystem, b.Package.Name, b.Package.Version, b.Package.Path}
+	for i := range ka {
+		if ka[i] != kb[i] {
+			return ka[i] < kb[i]
+		}
+	}
+	return a.Package.LayerIndex < b.Package.LayerIndex
+}
+
+// attachDeployments fills each hit's image deployments.
+func (s *sqlStore) attachDeployments(ctx context.Context, hits []Hit) error {
+	var digests []string
+	for i := range hits {
+		if hits[i].Image.Digest != "" {
+			digests = append(digests, hits[i].Image.Digest)
+		}
+	}
+	deps, err := s.deployments(ctx, digests)
+	if err != nil {
+		return err
+	}
+	for i := range hits {
+		hits[i].Image.Deployments = deps[hits[i].Image.Digest]
+	}
+	return nil
+}
+
+// deployments returns the deployments of the given digests (every digest when nil).
+func (s *sqlStore) deployments(ctx context.Context, digests []string) (map[string][]Deployment, error) {
+	out := map[string][]Deployment{}
+	uniq := map[string]bool{}
+	var args []any
+	for _, d := range digests {
+		if !uniq[d] {
+			uniq[d] = true
+			args = append(args, d)
+		}
+	}
+	const cols = `SELECT digest, cluster, namespace, workload, first_seen, last_seen FROM deployments`
+	scan := func(q string, args []any) error {
+		rows, err := s.db.QueryContext(ctx, s.d.bind(q), args...)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var d Deployment
+			if err := rows.Scan(&d.Digest, &d.Cluster, &d.Namespace, &d.Workload, &d.FirstSeen, &d.LastSeen); err != nil {
+				_ = rows.Close()
+				return err
+			}
+			d.FirstSeen, d.LastSeen = d.FirstSeen.UTC(), d.LastSeen.UTC()
+			out[d.Digest] = append(out[d.Digest], d)
+		}
+		return errors.Join(rows.Err(), rows.Close())
+	}
+	if digests == nil {
+		if err := scan(cols, nil); err != nil {
+			return nil, err
+		}
+	}
+	per := min(s.d.maxParams, 500)
+	for start := 0; start < len(args); start += per {
+		chunk := args[start:min(start+per, len(args))]
+		if err := scan(cols+` WHERE digest IN `+placeholders(1, len(chunk)), chunk); err != nil {
+			return nil, err
+		}
+	}
+	for k := range out {
+		sort.Slice(out[k], func(i, j int) bool {
+			a, b := out[k][i], out[k][j]
+			return a.Cluster+"\x00"+a.Namespace+"\x00"+a.Workload < b.Cluster+"\x00"+b.Namespace+"\x00"+b.Workload
+		})
+	}
+	return out, nil
+}
+
+func (s *sqlStore) Images(ctx context.Context) ([]Summary, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT id, digest, reference, created, added, distro, packages FROM images ORDER BY added DESC, reference, digest`)
+	if err != nil {
+		return nil, err
+	}
+	var out []Summary
+	for rows.Next() {
+		var sm Summary
+		var created sql.NullTime
+		if err := rows.Scan(&sm.ID, &sm.Digest, &sm.Reference, &created, &sm.Added, &sm.Distro, &sm.Packages); err != nil {
+			_ = rows.Close()
+			return nil, err
+		}
+		if created.Valid {
+			sm.Created = created.Time.UTC()
+		}
+		sm.Added = sm.Added.UTC()
+		out = append(out, sm)
+	}
+	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+		return nil, err
+	}
+	deps, err := s.deployments(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	for i := range out {
+		if out[i].Digest != "" {
+			out[i].Deployments = deps[out[i].Digest]
+		}
+	}
+	return out, nil
+}
+
+func (s *sqlStore) Remove(ctx context.Context, ref string) (int, error) {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, err
+	}
+	defer func() { _ = tx.Rollback() }()
+	rows, err := tx.QueryContext(ctx, s.d.bind(`SELECT id FROM images WHERE digest = ? OR reference = ? OR ident = ?`), ref, ref, "ref:"+ref)
+	if err != nil {
+		return 0, err
+	}
+	var ids []any
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			_ = rows.Close()
+			return 0, err
+		}
+		ids = append(ids, id)
+	}
+	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+		return 0, err
+	}
+	if len(ids) == 0 {
+		return 0, nil
+	}
+	in := placeholders(1, len(ids))
+	for _, q := range []string{
+		`DELETE FROM image_packages WHERE image_id IN ` + in,
+		`DELETE FROM image_layers WHERE image_id IN ` + in,
+		`DELETE FROM images WHERE id IN ` + in,
+	} {
+		if _, err := tx.ExecContext(ctx, s.d.bind(q), ids...); err != nil {
+			return 0, err
+		}
+	}
+	return len(ids), tx.Commit()
+}

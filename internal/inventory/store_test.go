@@ -1,0 +1,455 @@
+package inventory
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"math/rand"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/charterhq/charter/internal/vulndb"
+)
+
+// The same suite runs against SQLite (always) and PostgreSQL (when CHARTER_TEST_POSTGRES
+// names a server: scripts/it/inventory.sh starts one). Each PostgreSQL test gets its
+// own schema, so runs never see each other's rows.
+
+func openSQLiteTest(t testing.TB) (Store, string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "inventory.db")
+	s, err := Open(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	return s, path
+}
+
+// postgresLocation returns a location on the test server with a fresh schema, or skips.
+func postgresLocation(t testing.TB) string {
+	t.Helper()
+	dsn := os.Getenv("CHARTER_TEST_POSTGRES")
+	if dsn == "" {
+		t.Skip("CHARTER_TEST_POSTGRES is not set (scripts/it/inventory.sh starts a PostgreSQL and sets it)")
+	}
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = db.Close() }()
+	schema := fmt.Sprintf("t%d_%d", time.Now().UnixNano(), rand.Intn(1e6)) //nolint:gosec // a test schema name
+	if _, err := db.Exec("CREATE SCHEMA " + schema); err != nil {
+		t.Fatalf("creating schema on %s: %v", Describe(dsn), err)
+	}
+	t.Cleanup(func() {
+		db, err := sql.Open("pgx", dsn)
+		if err == nil {
+			_, _ = db.Exec("DROP SCHEMA " + schema + " CASCADE")
+			_ = db.Close()
+		}
+	})
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+func openPostgresTest(t testing.TB) (Store, string) {
+	t.Helper()
+	loc := postgresLocation(t)
+	s, err := Open(context.Background(), loc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	return s, loc
+}
+
+func TestSQLite(t *testing.T)   { runSuite(t, openSQLiteTest) }
+func TestPostgres(t *testing.T) { runSuite(t, openPostgresTest) }
+
+func runSuite(t *testing.T, open func(testing.TB) (Store, string)) {
+	for name, test := range map[string]func(*testing.T, Store, string){
+		"AddIsIdempotent":    testAddIdempotent,
+		"QueryByPURL":        testQueryByPURL,
+		"QueryByName":        testQueryByName,
+		"AffectedMaven":      testAffectedMaven,
+		"AffectedDebian":     testAffectedDebian,
+		"Deployments":        testDeployments,
+		"Remove":             testRemove,
+		"SBOMWithoutDigest":  testSBOMWithoutDigest,
+		"SchemaTooNew":       testSchemaTooNew,
+		"ConcurrentAdds":     testConcurrentAdds,
+		"ReopenKeepsContent": testReopen,
+	} {
+		t.Run(name, func(t *testing.T) {
+			s, loc := open(t)
+			test(t, s, loc)
+		})
+	}
+}
+
+const (
+	digestA = "sha256:aaaa000000000000000000000000000000000000000000000000000000000001"
+	digestB = "sha256:bbbb000000000000000000000000000000000000000000000000000000000002"
+	digestC = "sha256:cccc000000000000000000000000000000000000000000000000000000000003"
+)
+
+func maven(artifact, ver string, layer int) Package {
+	return Package{Ecosystem: "maven", Name: artifact, Version: ver,
+		PURL:       "pkg:maven/org.apache.logging.log4j/" + artifact + "@" + ver,
+		LayerIndex: layer, Path: "/app/lib/" + artifact + "-" + ver + ".jar"}
+}
+
+func deb(name, ver, src, srcVer string, layer int) Package {
+	purl := "pkg:deb/debian/" + name + "@" + ver + "?arch=amd64&distro=debian-12"
+	if src != name {
+		purl += "&upstream=" + src
+	}
+	return Package{Ecosystem: "deb", Name: name, Version: ver, SourceName: src, SourceVersion: srcVer,
+		PURL: purl, LayerIndex: layer, Path: "/var/lib/dpkg/status"}
+}
+
+// fleet records three images: api (log4j-core 2.14.1, openssl 3.0.11-1~deb12u1),
+// worker (log4j-core 2.17.1, patched openssl) and web (no Java).
+func fleet(t *testing.T, s Store) {
+	t.Helper()
+	ctx := context.Background()
+	base := []string{"sha256:1111111111111111111111111111111111111111111111111111111111111111"}
+	imgs := []*Image{
+		{Digest: digestA, Reference: "registry.example.com/api:1.4", Distro: "debian-12",
+			Created: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC),
+			Layers:  append(base, "sha256:a2a2a2a2a2a2a2a2a2a2a2a2a2a2a2a2a2a2a2a2a2a2a2a2a2a2a2a2a2a2a2a2"),
+			Packages: []Package{
+				deb("libssl3", "3.0.11-1~deb12u1", "openssl", "3.0.11-1~deb12u1", 0),
+				deb("openssl", "3.0.11-1~deb12u1", "openssl", "3.0.11-1~deb12u1", 0),
+				deb("bash", "5.2.15-2+b2", "bash", "5.2.15-2", 0),
+				maven("log4j-core", "2.14.1", 1),
+				maven("log4j-api", "2.14.1", 1),
+			}},
+		{Digest: digestB, Reference: "registry.example.com/worker:2.0", Distro: "debian-12",
+			Layers: append(base, "sha256:b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2"),
+			Packages: []Package{
+				deb("libssl3", "3.0.11-1~deb12u2", "openssl", "3.0.11-1~deb12u2", 0),
+				deb("bash", "5.2.15-2+b2", "bash", "5.2.15-2", 0),
+				maven("log4j-core", "2.17.1", 1),
+			}},
+		{Digest: digestC, Reference: "registry.example.com/web:7", Distro: "debian-12",
+			Layers: base,
+			Packages: []Package{
+				deb("bash", "5.2.15-2+b2", "bash", "5.2.15-2", 0),
+				{Ecosystem: "npm", Name: "@acme/log4j-core", Version: "1.0.0", PURL: "pkg:npm/%40acme/log4j-core@1.0.0", LayerIndex: 0, Path: "/srv/node_modules/@acme/log4j-core/package.json"},
+			}},
+	}
+	for _, img := range imgs {
+		added, err := s.Add(ctx, img)
+		if err != nil || !added {
+			t.Fatalf("Add(%s) = %v, %v; want added", img.Reference, added, err)
+		}
+	}
+}
+
+func refs(rs []Result) []string {
+	var out []string
+	for _, r := range rs {
+		out = append(out, r.Image.Reference+" "+r.Package.Name+"@"+r.Package.Version)
+	}
+	return out
+}
+
+func equal(t *testing.T, what string, got, want []string) {
+	t.Helper()
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("%s:\n got %q\nwant %q", what, got, want)
+	}
+}
+
+func testAddIdempotent(t *testing.T, s Store, _ string) {
+	fleet(t, s)
+	ctx := context.Background()
+	again := &Image{Digest: digestA, Reference: "registry.example.com/api:latest", Packages: []Package{maven("log4j-core", "9.9.9", 0)}}
+	added, err := s.Add(ctx, again)
+	if err != nil || added {
+		t.Fatalf("second Add = %v, %v; want not added", added, err)
+	}
+	imgs, err := s.Images(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(imgs) != 3 {
+		t.Fatalf("%d images, want 3", len(imgs))
+	}
+	var api Summary
+	for _, im := range imgs {
+		if im.Digest == digestA {
+			api = im
+		}
+	}
+	if api.Reference != "registry.example.com/api:latest" || api.Packages != 5 || api.Distro != "debian-12" {
+		t.Errorf("api after re-add = %+v", api)
+	}
+	if !api.Created.Equal(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)) || api.Added.IsZero() {
+		t.Errorf("api times = created %v added %v", api.Created, api.Added)
+	}
+	res, err := Search(ctx, s, Query{PURL: "pkg:maven/org.apache.logging.log4j/log4j-core@9.9.9"})
+	if err != nil || len(res) != 0 {
+		t.Errorf("the re-added packages were stored: %v %v", refs(res), err)
+	}
+}
+
+func testQueryByPURL(t *testing.T, s Store, _ string) {
+	fleet(t, s)
+	ctx := context.Background()
+	for _, c := range []struct {
+		purl, rng string
+		want      []string
+	}{
+		{"pkg:maven/org.apache.logging.log4j/log4j-core", "<2.17.1", []string{"registry.example.com/api:1.4 log4j-core@2.14.1"}},
+		{"pkg:maven/org.apache.logging.log4j/log4j-core", "", []string{"registry.example.com/api:1.4 log4j-core@2.14.1", "registry.example.com/worker:2.0 log4j-core@2.17.1"}},
+		{"pkg:maven/org.apache.logging.log4j/log4j-core", ">=2.0-beta9, <2.15.0 || >= 2.17.1", []string{"registry.example.com/api:1.4 log4j-core@2.14.1", "registry.example.com/worker:2.0 log4j-core@2.17.1"}},
+		{"pkg:maven/org.apache.logging.log4j/log4j-core", ">2.17.1", nil},
+		{"pkg:maven/org.apache.logging.log4j/log4j-core@2.17.1", "", []string{"registry.example.com/worker:2.0 log4j-core@2.17.1"}},
+		{"pkg:maven/org.example/log4j-core", "", nil},
+		{"pkg:deb/debian/libssl3?distro=debian-12", "<3.0.11-1~deb12u2", []string{"registry.example.com/api:1.4 libssl3@3.0.11-1~deb12u1"}},
+		{"pkg:npm/%40acme/log4j-core", "", []string{"registry.example.com/web:7 @acme/log4j-core@1.0.0"}},
+	} {
+		rng, err := ParseRange(c.rng)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := Search(ctx, s, Query{PURL: c.purl, Range: rng})
+		if err != nil {
+			t.Fatalf("%s %s: %v", c.purl, c.rng, err)
+		}
+		equal(t, c.purl+" "+c.rng, refs(res), c.want)
+	}
+	res, err := Search(ctx, s, Query{PURL: "pkg:maven/org.apache.logging.log4j/log4j-core", Range: mustRange(t, "<2.17.1")})
+	if err != nil || len(res) != 1 {
+		t.Fatal(res, err)
+	}
+	r := res[0]
+	if r.Image.Digest != digestA || r.Package.LayerIndex != 1 || r.Layer != "sha256:a2a2a2a2a2a2a2a2a2a2a2a2a2a2a2a2a2a2a2a2a2a2a2a2a2a2a2a2a2a2a2a2" ||
+		r.Package.Path != "/app/lib/log4j-core-2.14.1.jar" || r.Package.PURL != "pkg:maven/org.apache.logging.log4j/log4j-core@2.14.1" {
+		t.Errorf("result = %+v", r)
+	}
+}
+
+func mustRange(t *testing.T, s string) Range {
+	t.Helper()
+	r, err := ParseRange(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func testQueryByName(t *testing.T, s Store, _ string) {
+	fleet(t, s)
+	ctx := context.Background()
+	for _, c := range []struct {
+		eco, name, rng string
+		want           []string
+	}{
+		// openssl is libssl3's source package
+		{"deb", "openssl", "<3.0.11-1~deb12u2", []string{"registry.example.com/api:1.4 libssl3@3.0.11-1~deb12u1", "registry.example.com/api:1.4 openssl@3.0.11-1~deb12u1"}},
+		{"", "org.apache.logging.log4j:log4j-core", "", []string{"registry.example.com/api:1.4 log4j-core@2.14.1", "registry.example.com/worker:2.0 log4j-core@2.17.1"}},
+		{"npm", "@acme/log4j-core", "", []string{"registry.example.com/web:7 @acme/log4j-core@1.0.0"}},
+		{"", "LOG4J_API", "", []string{"registry.example.com/api:1.4 log4j-api@2.14.1"}},
+		{"maven", "bash", "", nil},
+	} {
+		res, err := Search(ctx, s, Query{Ecosystem: c.eco, Name: c.name, Range: mustRange(t, c.rng)})
+		if err != nil {
+			t.Fatalf("%s %s: %v", c.eco, c.name, err)
+		}
+		equal(t, c.eco+" "+c.name+" "+c.rng, refs(res), c.want)
+	}
+	if _, err := Search(ctx, s, Query{Name: "bash", Range: mustRange(t, "<é")}); err == nil {
+		t.Error("a range with an invalid version was accepted")
+	}
+}
+
+func readAdvisory(t *testing.T, path string) *vulndb.Advisory {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	adv, err := vulndb.ParseAdvisory(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return adv
+}
+
+func testAffectedMaven(t *testing.T, s Store, _ string) {
+	fleet(t, s)
+	res, err := Affected(context.Background(), s, readAdvisory(t, "testdata/GHSA-jfh8-c2jx-5x3c.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	equal(t, "Log4Shell", refs(res), []string{"registry.example.com/api:1.4 log4j-core@2.14.1"})
+	if len(res) == 1 && (res[0].Fixed != "2.15.0" || res[0].Severity != "CRITICAL") {
+		t.Errorf("fixed %q severity %q, want 2.15.0 CRITICAL", res[0].Fixed, res[0].Severity)
+	}
+}
+
+func testAffectedDebian(t *testing.T, s Store, _ string) {
+	fleet(t, s)
+	res, err := Affected(context.Background(), s, readAdvisory(t, "../../examples/osv/DSA-5532-1.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	equal(t, "DSA-5532-1", refs(res), []string{"registry.example.com/api:1.4 libssl3@3.0.11-1~deb12u1", "registry.example.com/api:1.4 openssl@3.0.11-1~deb12u1"})
+	for _, r := range res {
+		if r.Fixed != "3.0.11-1~deb12u2" {
+			t.Errorf("%s fixed %q", r.Package.Name, r.Fixed)
+		}
+	}
+}
+
+func testDeployments(t *testing.T, s Store, _ string) {
+	fleet(t, s)
+	ctx := context.Background()
+	t1 := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
+	t2 := t1.Add(2 * time.Hour)
+	for _, d := range []Deployment{
+		{Digest: digestA, Cluster: "prod-eu", Namespace: "payments", Workload: "Deployment/api", LastSeen: t1},
+		{Digest: digestA, Cluster: "prod-eu", Namespace: "payments", Workload: "Deployment/api", LastSeen: t2},
+		{Digest: digestA, Cluster: "prod-us", Namespace: "payments", Workload: "Deployment/api", LastSeen: t1},
+		{Digest: "sha256:dddd", Namespace: "batch", Workload: "CronJob/report", LastSeen: t1}, // not in the inventory yet
+	} {
+		if err := s.RecordDeployment(ctx, d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.RecordDeployment(ctx, Deployment{Digest: digestA}); err == nil {
+		t.Error("a deployment without namespace and workload was accepted")
+	}
+	res, err := Search(ctx, s, Query{PURL: "pkg:maven/org.apache.logging.log4j/log4j-core", Range: mustRange(t, "<2.17.1")})
+	if err != nil || len(res) != 1 {
+		t.Fatal(res, err)
+	}
+	deps := res[0].Image.Deployments
+	if len(deps) != 2 || deps[0].Cluster != "prod-eu" || !deps[0].FirstSeen.Equal(t1) || !deps[0].LastSeen.Equal(t2) || deps[1].Cluster != "prod-us" {
+		t.Errorf("deployments = %+v", deps)
+	}
+	imgs, err := s.Images(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, im := range imgs {
+		if want := map[string]int{digestA: 2}[im.Digest]; len(im.Deployments) != want {
+			t.Errorf("%s: %d deployments, want %d", im.Reference, len(im.Deployments), want)
+		}
+	}
+}
+
+func testRemove(t *testing.T, s Store, _ string) {
+	fleet(t, s)
+	ctx := context.Background()
+	n, err := s.Remove(ctx, "registry.example.com/api:1.4")
+	if err != nil || n != 1 {
+		t.Fatalf("Remove = %d, %v", n, err)
+	}
+	if n, err := s.Remove(ctx, digestB); err != nil || n != 1 {
+		t.Fatalf("Remove by digest = %d, %v", n, err)
+	}
+	if n, err := s.Remove(ctx, "nothing:here"); err != nil || n != 0 {
+		t.Fatalf("Remove of nothing = %d, %v", n, err)
+	}
+	res, err := Search(ctx, s, Query{Name: "bash"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	equal(t, "after remove", refs(res), []string{"registry.example.com/web:7 bash@5.2.15-2+b2"})
+	// a removed image can be added again, with its packages
+	fleetAgain := &Image{Digest: digestA, Reference: "registry.example.com/api:1.4", Packages: []Package{maven("log4j-core", "2.14.1", 0)}}
+	if added, err := s.Add(ctx, fleetAgain); err != nil || !added {
+		t.Fatalf("re-add after remove = %v, %v", added, err)
+	}
+}
+
+func testSBOMWithoutDigest(t *testing.T, s Store, _ string) {
+	ctx := context.Background()
+	img := &Image{Reference: "sbom:api.cdx.json", Packages: []Package{maven("log4j-core", "2.14.1", -1)}}
+	for i, want := range []bool{true, false} {
+		added, err := s.Add(ctx, img)
+		if err != nil || added != want {
+			t.Fatalf("Add #%d = %v, %v; want %v", i+1, added, err, want)
+		}
+	}
+	res, err := Search(ctx, s, Query{Name: "log4j-core"})
+	if err != nil || len(res) != 1 || res[0].Image.Digest != "" || res[0].Layer != "" || res[0].Package.LayerIndex != -1 {
+		t.Fatalf("%+v %v", res, err)
+	}
+	if n, err := s.Remove(ctx, "sbom:api.cdx.json"); err != nil || n != 1 {
+		t.Fatalf("Remove = %d, %v", n, err)
+	}
+}
+
+func testSchemaTooNew(t *testing.T, s Store, loc string) {
+	ss := s.(*sqlStore)
+	if _, err := ss.db.Exec(ss.d.bind(`INSERT INTO charter_schema (version, applied) VALUES (?, ?)`), SchemaVersion+1, nowUTC()); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Open(context.Background(), loc)
+	if !errors.Is(err, ErrSchemaTooNew) {
+		t.Fatalf("Open of a newer schema = %v, want ErrSchemaTooNew", err)
+	}
+}
+
+func testConcurrentAdds(t *testing.T, s Store, _ string) {
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	results := make([]bool, 8)
+	errs := make([]error, 8)
+	for i := range results {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			img := &Image{Digest: fmt.Sprintf("sha256:%064d", i%2), Reference: fmt.Sprintf("app:%d", i),
+				Packages: []Package{maven("log4j-core", "2.14.1", 0), maven("log4j-api", "2.14.1", 0)}}
+			results[i], errs[i] = s.Add(ctx, img)
+		}()
+	}
+	wg.Wait()
+	n := 0
+	for i := range results {
+		if errs[i] != nil {
+			t.Fatal(errs[i])
+		}
+		if results[i] {
+			n++
+		}
+	}
+	if n != 2 {
+		t.Errorf("%d adds reported new, want 2 (two digests)", n)
+	}
+	res, err := Search(ctx, s, Query{Name: "log4j-core"})
+	if err != nil || len(res) != 2 {
+		t.Errorf("%d results, %v; want 2", len(res), err)
+	}
+}
+
+func testReopen(t *testing.T, s Store, loc string) {
+	fleet(t, s)
+	s2, err := Open(context.Background(), loc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = s2.Close() }()
+	imgs, err := s2.Images(context.Background())
+	if err != nil || len(imgs) != 3 {
+		t.Fatalf("%d images after reopen, %v", len(imgs), err)
+	}
+}

@@ -4,10 +4,12 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"testing"
 
 	pep440 "github.com/aquasecurity/go-pep440-version"
+	debver "github.com/knqyf263/go-deb-version"
 )
 
 // pypaCorpus is the PyPA advisory database in the shared corpus, when present.
@@ -102,6 +104,31 @@ func FuzzPEP440Reference(f *testing.F) {
 		if err1 != nil || err2 != nil || err3 != nil || err4 != nil {
 			return
 		}
+		if got, want := va.Compare(vb), sign(ra.Compare(rb)); got != want {
+			t.Fatalf("%q vs %q: charter %d, reference %d", a, b, got, want)
+		}
+	})
+}
+
+// FuzzDpkgReference checks charter's dpkg comparison against knqyf263/go-deb-version on
+// versions whose numbers fit the library's int (it overflows on longer ones).
+func FuzzDpkgReference(f *testing.F) {
+	vs := ascending[Dpkg]
+	for i := 0; i+1 < len(vs); i++ {
+		f.Add(vs[i], vs[i+1])
+	}
+	long := regexp.MustCompile(`[0-9]{10,}`)
+	f.Fuzz(func(t *testing.T, a, b string) {
+		if long.MatchString(a) || long.MatchString(b) {
+			return
+		}
+		va, err1 := Dpkg.Parse(a)
+		vb, err2 := Dpkg.Parse(b)
+		if err1 != nil || err2 != nil {
+			return
+		}
+		ra, _ := debver.NewVersion(a)
+		rb, _ := debver.NewVersion(b)
 		if got, want := va.Compare(vb), sign(ra.Compare(rb)); got != want {
 			t.Fatalf("%q vs %q: charter %d, reference %d", a, b, got, want)
 		}

@@ -3,6 +3,7 @@ package vulndb
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -173,7 +174,10 @@ func (l lookups) lookup(c *cache, idx *bolt.Bucket, p *report.Package, d Distro)
 func lookup(c *cache, idx *bolt.Bucket, q query) ([]hit, string) {
 	var parsed installed
 	var hits []hit
-	seen := map[string]bool{}
+	var seen map[string]bool // a record under two of the package's keys counts once
+	if len(q.ecoKeys)*len(q.names) > 1 {
+		seen = map[string]bool{}
+	}
 	var badVersion string
 	for _, eco := range q.ecoKeys {
 		for _, name := range q.names {
@@ -187,7 +191,9 @@ func lookup(c *cache, idx *bolt.Bucket, q query) ([]hit, string) {
 					badVersion = bad
 				}
 				if ok {
-					seen[e.recKey] = true
+					if seen != nil {
+						seen[e.recKey] = true
+					}
 					h.recKey, h.eco = e.recKey, eco
 					hits = append(hits, h)
 				}
@@ -248,37 +254,19 @@ func merge(p *report.Package, hits []hit) []Match {
 	if len(hits) == 0 {
 		return nil
 	}
-	parent := map[string]string{}
-	var find func(string) string
-	find = func(x string) string {
-		if parent[x] == "" || parent[x] == x {
-			parent[x] = x
-			return x
+	roots := groupRoots(hits)
+	var out []Match
+	for r := range hits {
+		if roots[r] != r {
+			continue
 		}
-		r := find(parent[x])
-		parent[x] = r
-		return r
-	}
-	for _, h := range hits {
-		root := find(h.rec.ID)
-		for _, a := range h.rec.Aliases {
-			if r := find(a); r != root {
-				parent[r] = root
+		var hs []hit
+		for i := r; i < len(hits); i++ {
+			if roots[i] == r {
+				hs = append(hs, hits[i])
 			}
 		}
-	}
-	groups := map[string][]hit{}
-	var order []string
-	for _, h := range hits {
-		r := find(h.rec.ID)
-		if groups[r] == nil {
-			order = append(order, r)
-		}
-		groups[r] = append(groups[r], h)
-	}
-	out := make([]Match, 0, len(order))
-	for _, r := range order {
-		out = append(out, group(p, groups[r]))
+		out = append(out, group(p, hs))
 	}
 	sort.SliceStable(out, func(i, j int) bool {
 		if out[i].Severity != out[j].Severity {
@@ -289,19 +277,91 @@ func merge(p *report.Package, hits []hit) []Match {
 	return out
 }
 
+// groupRoots returns, for each hit, the first hit of its vulnerability (union-find
+// over shared IDs; the smaller index is always the root).
+func groupRoots(hits []hit) []int {
+	parent := make([]int, len(hits))
+	for i := range parent {
+		parent[i] = i
+	}
+	find := func(i int) int {
+		for parent[i] != i {
+			parent[i] = parent[parent[i]]
+			i = parent[i]
+		}
+		return i
+	}
+	union := func(i, j int) {
+		ri, rj := find(i), find(j)
+		if ri > rj {
+			ri, rj = rj, ri
+		}
+		parent[rj] = ri
+	}
+	if len(hits) <= 16 { // most packages: compare the records' IDs pairwise
+		for i := range hits {
+			for j := i + 1; j < len(hits); j++ {
+				if shareID(hits[i].rec, hits[j].rec) {
+					union(i, j)
+				}
+			}
+		}
+	} else {
+		first := map[string]int{} // ID or alias → the first hit naming it
+		for i := range hits {
+			for _, id := range append([]string{hits[i].rec.ID}, hits[i].rec.Aliases...) {
+				if j, ok := first[id]; ok {
+					union(j, i)
+				} else {
+					first[id] = i
+				}
+			}
+		}
+	}
+	for i := range parent {
+		parent[i] = find(i)
+	}
+	return parent
+}
+
+func shareID(a, b *record) bool {
+	if a.ID == b.ID {
+		return true
+	}
+	for _, x := range a.Aliases {
+		if x == b.ID {
+			return true
+		}
+		for _, y := range b.Aliases {
+			if x == y {
+				return true
+			}
+		}
+	}
+	for _, y := range b.Aliases {
+		if y == a.ID {
+			return true
+		}
+	}
+	return false
+}
+
 // group merges one vulnerability's records.
 func group(p *report.Package, hs []hit) Match {
 	sort.SliceStable(hs, func(i, j int) bool { return idRank(hs[i].rec.ID) < idRank(hs[j].rec.ID) })
 	m := Match{Package: *p, Ecosystem: hs[0].eco}
-	ids := map[string]bool{}
-	var cves []string
+	var ids, cves []string
 	var fix version.Version
 	best := severity{Rank: rankUnrated + 1}
 	for _, h := range hs {
 		m.Records = append(m.Records, strings.Replace(h.recKey, "\x00", "/", 1))
-		for _, id := range append([]string{h.rec.ID}, h.rec.Aliases...) {
-			if !ids[id] {
-				ids[id] = true
+		for k := -1; k < len(h.rec.Aliases); k++ {
+			id := h.rec.ID
+			if k >= 0 {
+				id = h.rec.Aliases[k]
+			}
+			if !slices.Contains(ids, id) {
+				ids = append(ids, id)
 				if strings.HasPrefix(id, "CVE-") {
 					cves = append(cves, id)
 				}
@@ -322,7 +382,7 @@ func group(p *report.Package, hs []hit) Match {
 	if len(cves) == 1 {
 		m.ID = cves[0]
 	}
-	for id := range ids {
+	for _, id := range ids {
 		if id != m.ID {
 			m.Aliases = append(m.Aliases, id)
 		}

@@ -1,0 +1,207 @@
+package manifest
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/charterhq/charter/internal/report"
+)
+
+// templatePaths says where each workload kind keeps its pod template (a node with
+// metadata and spec); nil means the object is the pod itself.
+var templatePaths = map[string][]string{
+	"Pod":                   nil,
+	"PodTemplate":           {"template"},
+	"Deployment":            {"spec", "template"},
+	"StatefulSet":           {"spec", "template"},
+	"DaemonSet":             {"spec", "template"},
+	"ReplicaSet":            {"spec", "template"},
+	"ReplicationController": {"spec", "template"},
+	"Job":                   {"spec", "template"},
+	"CronJob":               {"spec", "jobTemplate", "spec", "template"},
+}
+
+// Object is one Kubernetes object with a pod template, as found in a file.
+type Object struct {
+	Resource Resource
+	// Line is the object's first line in its file.
+	Line int
+	// Template is the pod template: its metadata and spec.
+	Template corev1.PodTemplateSpec
+	// node is the template's YAML node, for field lines.
+	node *yaml.Node
+}
+
+// KubeResult is what decoding a Kubernetes stream found.
+type KubeResult struct {
+	// Objects are the workloads: every object with a pod template.
+	Objects []Object
+	// Count is the number of Kubernetes objects in the stream, workloads or not.
+	Count int
+	// Warnings are documents that are not Kubernetes objects, and the like.
+	Warnings []string
+	// docStarts are the documents' first lines, for pragmas.
+	docStarts []int
+}
+
+// DecodeKubernetes reads a stream of Kubernetes objects (multi-document YAML, JSON,
+// `kubectl get -o yaml` Lists, `helm template` output) and returns the ones with a pod
+// template. A malformed document is a *ParseError with its line.
+func DecodeKubernetes(data []byte) (*KubeResult, error) {
+	docs, err := decodeDocuments(data)
+	if err != nil {
+		return nil, err
+	}
+	res := &KubeResult{}
+	for _, doc := range docs {
+		res.docStarts = append(res.docStarts, doc.Line)
+		if err := res.object(doc, 0); err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+// maxListDepth bounds Lists nested in Lists.
+const maxListDepth = 8
+
+func (res *KubeResult) object(n *yaml.Node, depth int) error {
+	n = resolve(n)
+	kind, apiVersion := scalar(n, "kind"), scalar(n, "apiVersion")
+	if n.Kind != yaml.MappingNode || kind == "" || apiVersion == "" {
+		res.Warnings = append(res.Warnings, fmt.Sprintf("line %d: not a Kubernetes object (no apiVersion and kind); skipped", n.Line))
+		return nil
+	}
+	if items, _ := child(n, "items"); items != nil && strings.HasSuffix(kind, "List") {
+		if depth >= maxListDepth {
+			return &ParseError{Line: n.Line, Err: fmt.Errorf("%s nested in Lists more than %d deep", kind, maxListDepth)}
+		}
+		if items.Kind != yaml.SequenceNode {
+			return &ParseError{Line: items.Line, Err: fmt.Errorf("%s items: want a list", kind)}
+		}
+		for _, it := range items.Content {
+			if err := res.object(it, depth+1); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	res.Count++
+	path, ok := templatePaths[kind]
+	if !ok {
+		return nil
+	}
+	meta, _ := child(n, "metadata")
+	obj := Object{
+		Resource: Resource{Kind: kind, Namespace: scalar(meta, "namespace"), Name: scalar(meta, "name")},
+		Line:     n.Line,
+		node:     n,
+	}
+	if obj.Resource.Name == "" {
+		obj.Resource.Name = scalar(meta, "generateName")
+	}
+	for _, p := range path {
+		if obj.node, _ = child(obj.node, p); obj.node == nil {
+			return &ParseError{Line: n.Line, Err: fmt.Errorf("%s %s has no %s", kind, obj.Resource.Name, strings.Join(path, "."))}
+		}
+	}
+	if err := decodeTemplate(obj.node, &obj.Template); err != nil {
+		return err
+	}
+	res.Objects = append(res.Objects, obj)
+	return nil
+}
+
+// decodeTemplate decodes a pod template node into the Kubernetes type, by way of JSON, as
+// the API server reads it. A field of the wrong type is reported at its line.
+func decodeTemplate(n *yaml.Node, out *corev1.PodTemplateSpec) error {
+	var v any
+	if err := n.Decode(&v); err != nil {
+		return yamlError(err)
+	}
+	b, err := json.Marshal(jsonable(v))
+	if err != nil {
+		return &ParseError{Line: n.Line, Err: err}
+	}
+	if err := json.Unmarshal(b, out); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) && te.Field != "" {
+			line, ok := findField(n, strings.Split(te.Field, "."), jsonKind(te.Value))
+			if !ok {
+				line = lineOf(n, strings.Split(te.Field, "."))
+			}
+			return &ParseError{Line: line, Err: fmt.Errorf("%s: a %s is not a valid %s", te.Field, te.Value, te.Type)}
+		}
+		return &ParseError{Line: n.Line, Err: err}
+	}
+	return nil
+}
+
+// jsonable converts what yaml.v3 decodes (map[string]any, but map[any]any for odd keys)
+// into values encoding/json accepts.
+func jsonable(v any) any {
+	switch t := v.(type) {
+	case map[string]any:
+		for k, e := range t {
+			t[k] = jsonable(e)
+		}
+		return t
+	case map[any]any:
+		m := make(map[string]any, len(t))
+		for k, e := range t {
+			m[fmt.Sprint(k)] = jsonable(e)
+		}
+		return m
+	case []any:
+		for i, e := range t {
+			t[i] = jsonable(e)
+		}
+		return t
+	}
+	return v
+}
+
+// Check runs CheckPod on the object's template and places each finding at its field's
+// line in path.
+func (o *Object) Check(path string) []report.Finding {
+	issues := checkPod(o.Resource, &o.Template.ObjectMeta, &o.Template.Spec)
+	out := make([]report.Finding, 0, len(issues))
+	for _, is := range issues {
+		f := is.finding
+		f.Location.Path = path
+		f.Location.Line = lineOf(o.node, is.path)
+		out = append(out, f)
+	}
+	return out
+}
+
+// LintKubernetes decodes a Kubernetes stream and checks every workload in it, with inline
+// pragmas applied. path is how findings name the file.
+func LintKubernetes(path string, data []byte) (*Result, error) {
+	kr, err := DecodeKubernetes(data)
+	if err != nil {
+		return nil, err
+	}
+	r := &Result{Objects: kr.Count}
+	for i := range kr.Objects {
+		r.Findings = append(r.Findings, kr.Objects[i].Check(path)...)
+	}
+	for _, w := range kr.Warnings {
+		r.Warnings = append(r.Warnings, path+": "+w)
+	}
+	parsePragmas(data, kr.docStarts).apply(r.Findings)
+	return r, nil
+}
+
+// Result is what linting one file found.
+type Result struct {
+	Findings []report.Finding
+	Warnings []string
+	// Objects counts what was checked: Kubernetes objects, compose services, CI jobs.
+	Objects int
+}

@@ -135,6 +135,7 @@ func newRoot(env Env) *cobra.Command {
 		newSbomCmd(env),
 		newDBCmd(env),
 		newCheckCmd(env),
+		newPackCmd(env),
 		newProfileCmd(env),
 		newInspectCmd(env),
 	)

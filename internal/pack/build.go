@@ -33,7 +33,9 @@ func goBuild(ctx context.Context, o *Options, p v1.Platform, out string) error {
 	cmd.Stdout = io.Discard
 	cmd.Stderr = &stderr
 	if err := cmd.Run(); err != nil {
-		msg := strings.TrimSpace(stderr.String())
+		// One line for the caller's one-line error: the first few lines of go's report.
+		lines := strings.Split(strings.TrimSpace(stderr.String()), "\n")
+		msg := strings.Join(lines[:min(len(lines), 3)], "; ")
 		if msg == "" {
 			msg = err.Error()
 		}

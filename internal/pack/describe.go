@@ -129,7 +129,7 @@ type statement struct {
 func (o *Options) provenance(b *Built, binFile string) ([]byte, error) {
 	var p provenancePredicate
 	p.BuildDefinition.BuildType = BuildType
-	ext := map[string]any{"package": o.Package, "platform": platformString(b.Platform)}
+	ext := map[string]any{"package": o.pkgName(), "platform": platformString(b.Platform)}
 	if o.LDFlags != "" {
 		ext["ldflags"] = o.LDFlags
 	}
@@ -144,9 +144,6 @@ func (o *Options) provenance(b *Built, binFile string) ([]byte, error) {
 		"env":   map[string]string{"CGO_ENABLED": "0", "GOOS": b.Platform.OS, "GOARCH": b.Platform.Architecture},
 		"flags": []string{"-trimpath", "-ldflags=-s -w -buildid="},
 		"epoch": o.Source.Epoch.UTC().Format(time.RFC3339),
-	}
-	if len(o.Invocation) > 0 {
-		internal["invocation"] = o.Invocation
 	}
 	if o.Source.Dirty {
 		internal["sourceModified"] = true

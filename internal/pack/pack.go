@@ -1,7 +1,9 @@
 package pack
 
 import (
+	"bytes"
 	"context"
+	"debug/buildinfo"
 	"errors"
 	"fmt"
 	"os"
@@ -46,8 +48,8 @@ type Options struct {
 	Env []string
 	// Tool names the builder in the SBOM and the provenance: "charter" and its version.
 	Tool, ToolVersion string
-	// Invocation is the command line recorded in the provenance (no secrets).
-	Invocation []string
+
+	importPath string // the main package's import path, from the built binary
 }
 
 // Built is one platform's image and the documents about it.
@@ -199,6 +201,9 @@ func (o *Options) assemble(p v1.Platform, base v1.Layer, binFile, binPath string
 	if err != nil {
 		return nil, err
 	}
+	if bi, err := buildinfo.Read(bytes.NewReader(bin)); err == nil && bi.Path != "" {
+		o.importPath = bi.Path
+	}
 	top, err := newLayer(binaryEntries(binPath, bin), o.Source.Epoch)
 	if err != nil {
 		return nil, fmt.Errorf("program layer: %w", err)
@@ -250,5 +255,14 @@ func (o *Options) buildLine(p v1.Platform, binPath string) string {
 		ld += " " + o.LDFlags
 	}
 	return fmt.Sprintf("charter pack: CGO_ENABLED=0 GOOS=%s GOARCH=%s go build -trimpath -ldflags %q %s → %s",
-		p.OS, p.Architecture, ld, o.Package, binPath)
+		p.OS, p.Architecture, ld, o.pkgName(), binPath)
+}
+
+// pkgName names the package by its import path, as the binary records it: a directory
+// path would put the build machine's layout into the image.
+func (o *Options) pkgName() string {
+	if o.importPath != "" {
+		return o.importPath
+	}
+	return o.Package
 }

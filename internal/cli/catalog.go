@@ -4,9 +4,11 @@ import (
 	"github.com/charterhq/charter/internal/buildcontext"
 	"github.com/charterhq/charter/internal/dockerfile"
 	"github.com/charterhq/charter/internal/imagecheck"
+	"github.com/charterhq/charter/internal/manifest"
 	"github.com/charterhq/charter/internal/policy"
 	"github.com/charterhq/charter/internal/report"
 	"github.com/charterhq/charter/internal/runtime/inspect"
+	"github.com/charterhq/charter/internal/runtime/monitor"
 )
 
 // catalog is every rule charter knows, for `charter rules`, SARIF rule metadata and
@@ -19,5 +21,7 @@ func catalog() *report.Catalog {
 		imagecheck.Rules(),
 		integrityRules(),
 		inspect.Rules(),
+		monitor.Rules(),
+		manifest.Rules(),
 	)
 }

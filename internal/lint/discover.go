@@ -6,6 +6,8 @@ import (
 	"io/fs"
 	"path/filepath"
 	"strings"
+
+	"github.com/charterhq/charter/internal/manifest"
 )
 
 // skipDirs are folders that never hold a project's own Dockerfiles but can hold thousands
@@ -34,7 +36,31 @@ func IsDockerfileName(name string) bool {
 // followed (a linked Dockerfile is linted where its target lives, if inside the tree);
 // unreadable folders become warnings.
 func Discover(ctx context.Context, root string) ([]string, []string, error) {
-	var paths, warnings []string
+	found, warnings, err := discover(ctx, root, false)
+	return found.dockerfiles, warnings, err
+}
+
+// found is what a walk turned up: Dockerfiles, and deployment files (Kubernetes
+// manifests, compose files, CI files) with their kinds.
+type found struct {
+	dockerfiles []string
+	manifests   []manifestFile
+}
+
+type manifestFile struct {
+	path string
+	kind manifest.Kind
+}
+
+// manifestSkipDirs hold other projects' manifests and fixtures, not this project's.
+var manifestSkipDirs = map[string]bool{"vendor": true, "third_party": true}
+
+// discover walks root once for Dockerfiles and, with manifests, deployment files. A
+// YAML or JSON file is a deployment file when manifest.Detect says so from its path and
+// content, so random YAML (a linter config, an OpenAPI spec) is left alone.
+func discover(ctx context.Context, root string, manifests bool) (found, []string, error) {
+	var out found
+	var warnings []string
 	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
 		if ctxErr := ctx.Err(); ctxErr != nil {
 			return ctxErr
@@ -55,10 +81,56 @@ func Discover(ctx context.Context, root string) ([]string, []string, error) {
 			}
 			return nil
 		}
-		if d.Type().IsRegular() && IsDockerfileName(d.Name()) {
-			paths = append(paths, p)
+		if !d.Type().IsRegular() {
+			return nil
+		}
+		if IsDockerfileName(d.Name()) {
+			out.dockerfiles = append(out.dockerfiles, p)
+		} else if manifests && manifestCandidate(d.Name()) && !underSkipped(root, p) {
+			kind, warning := detectFile(p)
+			if warning != "" {
+				warnings = append(warnings, warning)
+			}
+			if kind != manifest.Unknown {
+				out.manifests = append(out.manifests, manifestFile{path: p, kind: kind})
+			}
 		}
 		return nil
 	})
-	return paths, warnings, err
+	return out, warnings, err
+}
+
+func manifestCandidate(name string) bool {
+	switch strings.ToLower(filepath.Ext(name)) {
+	case ".yaml", ".yml", ".json":
+		return true
+	}
+	return false
+}
+
+func underSkipped(root, p string) bool {
+	rel, err := filepath.Rel(root, p)
+	if err != nil {
+		return false
+	}
+	for _, part := range strings.Split(filepath.ToSlash(rel), "/") {
+		if manifestSkipDirs[part] {
+			return true
+		}
+	}
+	return false
+}
+
+// detectFile reads a candidate and says what it is; a file it cannot read or that is
+// too large is a warning, not a failure, since it may be no deployment file at all.
+func detectFile(p string) (manifest.Kind, string) {
+	data, err := readManifest(p)
+	if err != nil {
+		return manifest.Unknown, fmt.Sprintf("%s: %v (skipped)", p, err)
+	}
+	abs, err := filepath.Abs(p)
+	if err != nil {
+		abs = p
+	}
+	return manifest.Detect(filepath.ToSlash(abs), data), ""
 }

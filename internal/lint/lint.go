@@ -1,5 +1,6 @@
 // Package lint runs charter's build-time checks over a path: every Dockerfile it finds,
-// each with its build context, into one report. It is what `charter lint` does, kept out
+// each with its build context, and every deployment file (Kubernetes manifests, compose
+// files, CI workflows), into one report. It is what `charter lint` does, kept out
 // of the CLI so that other commands (check, demo) can run it in-process.
 package lint
 
@@ -16,6 +17,7 @@ import (
 
 	"github.com/charterhq/charter/internal/buildcontext"
 	"github.com/charterhq/charter/internal/dockerfile"
+	"github.com/charterhq/charter/internal/manifest"
 	"github.com/charterhq/charter/internal/policy"
 	"github.com/charterhq/charter/internal/report"
 )
@@ -53,6 +55,10 @@ func (e *Error) Error() string {
 	if errors.As(e.Err, &pe) {
 		return e.Err.Error() // already "path:line: message"
 	}
+	var me *manifest.ParseError
+	if errors.As(e.Err, &me) && e.Line == 0 {
+		e = &Error{Path: e.Path, Line: me.Line, Err: me.Err}
+	}
 	if e.Line > 0 {
 		return fmt.Sprintf("%s:%d: %v", e.Path, e.Line, e.Err)
 	}
@@ -61,9 +67,12 @@ func (e *Error) Error() string {
 
 func (e *Error) Unwrap() error { return e.Err }
 
-// Run lints target: "-" (a Dockerfile on standard input, no build context), a Dockerfile,
-// or a directory (every Dockerfile in the tree, each with its folder as the context).
-// The report is not finalized: the caller applies the charter file and the threshold.
+// Run lints target: "-" (standard input: Kubernetes manifests or a compose file when it
+// looks like one, else a Dockerfile, with no build context), a Dockerfile, a deployment
+// file (Kubernetes manifest, compose file, CI workflow), or a directory (every
+// Dockerfile in the tree, each with its folder as the context, and every deployment
+// file). The report is not finalized: the caller applies the charter file and the
+// threshold.
 func Run(ctx context.Context, target string, opts Options) (*report.Report, error) {
 	if target == "-" {
 		return runStdin(opts)
@@ -73,6 +82,13 @@ func Run(ctx context.Context, target string, opts Options) (*report.Report, erro
 		return nil, &Error{Path: target, Err: cleanOSError(err)}
 	}
 	r := report.New(opts.Version, report.Target{Kind: "dockerfile", Ref: target})
+	if !info.IsDir() && !IsDockerfileName(filepath.Base(target)) && manifestCandidate(target) {
+		r.Target.Kind = "manifest"
+		if opts.Progress != nil {
+			opts.Progress(0, 1, target)
+		}
+		return r, lintManifest(r, target, target, manifest.Unknown)
+	}
 	if !info.IsDir() {
 		j := job{path: target, display: target, root: filepath.Dir(target), contextDir: opts.ContextDir}
 		if j.contextDir == "" {
@@ -87,17 +103,19 @@ func Run(ctx context.Context, target string, opts Options) (*report.Report, erro
 		return nil, &Error{Path: target, Err: errors.New("--context applies to a single Dockerfile, not a directory")}
 	}
 	r.Target.Kind = "repo"
-	paths, warnings, err := Discover(ctx, target)
+	found, warnings, err := discover(ctx, target, true)
 	if err != nil {
 		return nil, err
 	}
 	r.Warnings = append(r.Warnings, warnings...)
+	paths := found.dockerfiles
+	total := len(paths) + len(found.manifests)
 	for i, p := range paths {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
 		if opts.Progress != nil {
-			opts.Progress(i, len(paths), p)
+			opts.Progress(i, total, p)
 		}
 		rel, _ := filepath.Rel(target, p)
 		j := job{path: p, display: filepath.ToSlash(rel), root: target, contextDir: filepath.Dir(p)}
@@ -105,10 +123,77 @@ func Run(ctx context.Context, target string, opts Options) (*report.Report, erro
 			return nil, err
 		}
 	}
-	if len(paths) == 0 {
-		r.Warnings = append(r.Warnings, fmt.Sprintf("%s: no Dockerfile found", target))
+	for i, m := range found.manifests {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		if opts.Progress != nil {
+			opts.Progress(len(paths)+i, total, m.path)
+		}
+		rel, _ := filepath.Rel(target, m.path)
+		if err := lintManifest(r, m.path, filepath.ToSlash(rel), m.kind); err != nil {
+			return nil, err
+		}
+	}
+	if total == 0 {
+		r.Warnings = append(r.Warnings, fmt.Sprintf("%s: no Dockerfile, Kubernetes manifest, compose or CI file found", target))
 	}
 	return r, nil
+}
+
+// lintManifest lints one deployment file into r. kind Unknown means detect it: a file
+// named on the command line that is none of the known kinds is an error.
+func lintManifest(r *report.Report, path, display string, kind manifest.Kind) error {
+	data, err := readManifest(path)
+	if err != nil {
+		return &Error{Path: display, Err: err}
+	}
+	if kind == manifest.Unknown {
+		abs, _ := filepath.Abs(path)
+		if kind = manifest.Detect(filepath.ToSlash(abs), data); kind == manifest.Unknown {
+			return &Error{Path: display, Err: errors.New(
+				"not a Kubernetes manifest (no apiVersion and kind), compose file (no services:), GitHub Actions workflow or .gitlab-ci.yml")}
+		}
+	}
+	if kind == manifest.Kubernetes && manifest.IsTemplate(data) {
+		r.Warnings = append(r.Warnings, display+": an unrendered template ({{ }}), skipped: lint the rendered output, e.g. helm template CHART | charter lint -")
+		return nil
+	}
+	res, err := manifest.Lint(kind, display, data)
+	if err != nil {
+		return &Error{Path: display, Err: err}
+	}
+	r.Findings = append(r.Findings, res.Findings...)
+	r.Warnings = append(r.Warnings, res.Warnings...)
+	return nil
+}
+
+// readManifest reads a deployment file with a size cap, refusing anything but a regular
+// file.
+func readManifest(path string) ([]byte, error) {
+	fh, err := os.Open(path)
+	if err != nil {
+		return nil, cleanOSError(err)
+	}
+	defer func() { _ = fh.Close() }()
+	info, err := fh.Stat()
+	if err != nil {
+		return nil, cleanOSError(err)
+	}
+	if !info.Mode().IsRegular() {
+		return nil, errors.New("not a regular file")
+	}
+	if info.Size() > manifest.MaxFileBytes {
+		return nil, fmt.Errorf("larger than %d MiB", manifest.MaxFileBytes>>20)
+	}
+	data, err := io.ReadAll(io.LimitReader(fh, manifest.MaxFileBytes+1))
+	if err != nil {
+		return nil, cleanOSError(err)
+	}
+	if len(data) > manifest.MaxFileBytes {
+		return nil, fmt.Errorf("larger than %d MiB", manifest.MaxFileBytes>>20)
+	}
+	return data, nil
 }
 
 // job is one Dockerfile to lint: where it is, how findings name it, where its
@@ -121,9 +206,22 @@ func runStdin(opts Options) (*report.Report, error) {
 	if opts.Stdin == nil {
 		return nil, &Error{Path: "-", Err: errors.New("no standard input")}
 	}
-	data, err := io.ReadAll(io.LimitReader(opts.Stdin, maxDockerfileBytes+1))
+	data, err := io.ReadAll(io.LimitReader(opts.Stdin, manifest.MaxFileBytes+1))
 	if err != nil {
 		return nil, &Error{Path: "<stdin>", Err: err}
+	}
+	if kind := manifest.Sniff(data); kind != manifest.Unknown {
+		if len(data) > manifest.MaxFileBytes {
+			return nil, &Error{Path: "<stdin>", Err: fmt.Errorf("larger than %d MiB", manifest.MaxFileBytes>>20)}
+		}
+		r := report.New(opts.Version, report.Target{Kind: "manifest", Ref: "-"})
+		res, err := manifest.Lint(kind, "<stdin>", data)
+		if err != nil {
+			return nil, &Error{Path: "<stdin>", Err: err}
+		}
+		r.Findings = append(r.Findings, res.Findings...)
+		r.Warnings = append(r.Warnings, res.Warnings...)
+		return r, nil
 	}
 	f, err := dockerfile.ParseBytes("<stdin>", data)
 	if err != nil {

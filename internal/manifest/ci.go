@@ -18,7 +18,7 @@ type ciCheck struct {
 }
 
 func (c *ciCheck) report(rule report.Rule, line int, resource, container, msg string) {
-	f := rule.Finding(report.Location{Path: c.path, Line: line, Resource: resource, Container: container}, msg)
+	f := rule.Finding(report.Location{Path: c.path, Line: line, Resource: resource, Container: container}, strings.Replace(resource, "/", " ", 1)+": "+msg)
 	f.Aliases = nil
 	c.out = append(c.out, f)
 }

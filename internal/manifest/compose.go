@@ -124,7 +124,7 @@ type composeCheck struct {
 }
 
 func (c *composeCheck) report(rule report.Rule, line int, msg string) *report.Finding {
-	f := rule.Finding(report.Location{Path: c.path, Line: line, Resource: "service/" + c.name}, msg)
+	f := rule.Finding(report.Location{Path: c.path, Line: line, Resource: "service/" + c.name}, "service "+c.name+": "+msg)
 	f.Aliases = nil // the peer IDs and PSS checks name Kubernetes fields
 	c.out = append(c.out, f)
 	return &c.out[len(c.out)-1]
@@ -177,7 +177,7 @@ func (c *composeCheck) user(u string) {
 	name, _, _ := strings.Cut(strings.TrimSpace(u), ":")
 	switch {
 	case u == "":
-		c.report(ruleRoot, c.keyLine, "no user: the service runs as the image's user, root unless the image sets USER")
+		c.report(ruleRoot, c.keyLine, "no user is set, so it runs as the image's user (root unless the image sets USER)")
 	case name == "root" || name == "0":
 		c.report(ruleRoot, c.line("user"), fmt.Sprintf("user: %s runs the service as root", u))
 	}

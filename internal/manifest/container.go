@@ -22,7 +22,7 @@ func (c *podCheck) container(ct container) {
 	}
 	if w := sc.WindowsOptions; w != nil && w.HostProcess != nil && *w.HostProcess {
 		c.report(ruleHostProcess, ct.name, ct.path("securityContext", "windowsOptions", "hostProcess"),
-			[]string{pssHostProcess}, "container runs as a Windows HostProcess")
+			[]string{pssHostProcess}, "runs as a Windows HostProcess")
 	}
 	if !c.windows {
 		c.capabilities(ct)
@@ -38,7 +38,7 @@ func (c *podCheck) container(ct container) {
 	}
 	c.root(ct)
 	if msg := badSELinux(sc.SELinuxOptions); msg != "" {
-		c.report(ruleSELinux, ct.name, ct.path("securityContext", "seLinuxOptions"), []string{pssSELinux}, "container "+msg)
+		c.report(ruleSELinux, ct.name, ct.path("securityContext", "seLinuxOptions"), []string{pssSELinux}, msg)
 	}
 	if p := sc.AppArmorProfile; p != nil && !validAppArmor(p.Type) {
 		c.report(ruleAppArmor, ct.name, ct.path("securityContext", "appArmorProfile", "type"), []string{pssAppArmor},
@@ -147,7 +147,7 @@ func (c *podCheck) root(ct container) {
 			severity = report.Medium // a non-root UID is set: only the guarantee is missing
 			reasons = append(reasons, fmt.Sprintf("runAsUser is %d but runAsNonRoot is not set, so nothing stops an override to root", *uid))
 		} else {
-			reasons = append(reasons, "runAsNonRoot is not set on the container or the pod: the image's USER decides")
+			reasons = append(reasons, "runAsNonRoot is not set on the container or the pod, so the image's USER decides")
 		}
 		pss = append(c.rootPSS(pssRunAsNonRoot), pss...)
 		if path == nil {
@@ -155,7 +155,7 @@ func (c *podCheck) root(ct container) {
 		}
 	}
 	if len(reasons) > 0 {
-		f := c.report(ruleRoot, ct.name, path, pss, "container may run as root: "+strings.Join(reasons, "; "))
+		f := c.report(ruleRoot, ct.name, path, pss, "may run as root: "+strings.Join(reasons, "; "))
 		f.Severity = severity
 	}
 }

@@ -62,7 +62,9 @@ func TestRunDiscoversDeploymentFiles(t *testing.T) {
 	if r.Target.Kind != "repo" {
 		t.Errorf("target kind %q", r.Target.Kind)
 	}
-	if !slices.ContainsFunc(r.Warnings, func(w string) bool { return strings.Contains(w, "chart/templates/deploy.yaml") && strings.Contains(w, "helm template") }) {
+	if !slices.ContainsFunc(r.Warnings, func(w string) bool {
+		return strings.Contains(w, "chart/templates/deploy.yaml") && strings.Contains(w, "helm template")
+	}) {
 		t.Errorf("no warning for the unrendered template: %v", r.Warnings)
 	}
 }

@@ -1,6 +1,8 @@
 package monitor
 
 import (
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 )
@@ -74,15 +76,26 @@ func containerOf(leaf, parent string) (c Container, ok bool) {
 		return Container{Runtime: "docker", ID: leaf}, true
 	case parent == "libpod_parent":
 		return Container{Runtime: "podman", ID: leaf}, true
-	case parent == "" || parent == "/":
-		if runcIDShape.MatchString(leaf) {
-			return Container{Runtime: "runc", ID: leaf}, true
-		}
-	case runcIDShape.MatchString(leaf) && runcIDShape.MatchString(parent) && !hostCgroups[parent]:
-		// containerd without Kubernetes puts a container at /NAMESPACE/ID.
-		return Container{Runtime: "containerd", ID: leaf}, true
+	case runcIDShape.MatchString(leaf):
+		// A plain runc container (/ID), containerd without Kubernetes (/NAMESPACE/ID), or
+		// any other runtime: the runtime's state directory tells them apart (runtimeOf).
+		return Container{ID: leaf}, true
 	}
 	return Container{}, false
+}
+
+// runtimeOf names the runtime of a container whose cgroup did not: runc and containerd
+// keep a state directory per container. stateRoot is "/run" outside tests.
+func runtimeOf(stateRoot, id, parent string) string {
+	if _, err := os.Stat(filepath.Join(stateRoot, "runc", id)); err == nil {
+		return "runc"
+	}
+	if parent != "" && runcIDShape.MatchString(parent) {
+		if _, err := os.Stat(filepath.Join(stateRoot, "containerd", "runc", parent, id)); err == nil {
+			return "containerd"
+		}
+	}
+	return "container"
 }
 
 func isHex(s string) bool {

@@ -47,7 +47,7 @@ func NewEgress(ctx context.Context, list []string, declared bool, r Resolver) (*
 			return nil, fmt.Errorf("runtime.egress: %q: port %q is not a number from 1 to 65535", s, portText)
 		}
 		add := func(p netip.Prefix) {
-			eg.entries = append(eg.entries, egressEntry{prefix: p.Masked(), port: uint16(port), text: s})
+			eg.entries = append(eg.entries, egressEntry{prefix: p.Masked(), port: uint16(port), text: s}) //nolint:gosec // ParseUint(…, 16) bounds it
 		}
 		switch {
 		case strings.Contains(host, "/"):

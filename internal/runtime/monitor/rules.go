@@ -22,7 +22,7 @@ const falcoRules = "https://github.com/falcosecurity/rules/blob/main/rules/falco
 // the same meaning, so a team moving from Falco finds its alerts and exceptions again.
 func Rules() []report.Rule {
 	return []report.Rule{
-		{ID: RT001, Aliases: []string{"Terminal shell in container", "Run shell untrusted"},
+		{ID: RT001, Aliases: []string{"Terminal shell in container"},
 			Severity: report.High, Category: "runtime", Title: "Shell spawned in a container",
 			Description: "A shell started inside a running container. Images built for one service rarely need " +
 				"one after start-up; a shell is how an intruder or a debugging session explores. The container's " +
@@ -30,14 +30,14 @@ func Rules() []report.Rule {
 			Remediation: "Find who ran it (proc.cmdline, parent pid). If the service legitimately runs shell " +
 				"scripts, add a monitor exception for that process with its reason; better, remove the shell from the image.",
 			References: []string{falcoRules}},
-		{ID: RT002, Aliases: []string{"Drop and execute new binary in container", "Container Drift Detected (open+create)"},
+		{ID: RT002, Aliases: []string{"Drop and execute new binary in container"},
 			Severity: report.High, Category: "runtime", Title: "Executable that was not in the image ran (drift)",
 			Description: "A process ran a file that is not in the container's image: it was downloaded, written or " +
 				"copied in after the container started. Immutable containers never do this; attackers' tooling usually does.",
 			Remediation: "Rebuild the image with the tool in it if it is needed, make the root filesystem " +
 				"read-only, and find how the file got there.",
 			References: []string{falcoRules}},
-		{ID: RT003, Aliases: []string{"Unexpected outbound connection destination", "Outbound Connection to C2 Servers"},
+		{ID: RT003, Aliases: []string{"Unexpected outbound connection destination"},
 			Severity: report.High, Category: "runtime", Title: "Outbound connection outside the egress allowlist",
 			Description: "A process in a container connected to an address and port that charter.yaml's " +
 				"runtime.egress does not list. Data leaves through such connections, and command-and-control " +
@@ -45,14 +45,14 @@ func Rules() []report.Rule {
 			Remediation: "Add the destination to runtime.egress if the service needs it; otherwise find the " +
 				"process and block the destination with a NetworkPolicy.",
 			References: []string{falcoRules}},
-		{ID: RT004, Aliases: []string{"Write below etc", "Write below binary dir"},
+		{ID: RT004, Aliases: []string{"Write below etc"},
 			Severity: report.High, Category: "runtime", Title: "Write below a system directory",
 			Description: "A process in a container opened a file below /etc, /usr, /bin, /sbin, /lib or /boot for " +
 				"writing: configuration or binaries changing at run time, the usual step after a break-in.",
 			Remediation: "Run with a read-only root filesystem (runtime.readOnlyRootFilesystem) and writable tmpfs " +
 				"mounts only where the service writes.",
 			References: []string{falcoRules}},
-		{ID: RT005, Aliases: []string{"Read sensitive file untrusted", "Read sensitive file trusted after startup"},
+		{ID: RT005, Aliases: []string{"Read sensitive file untrusted"},
 			Severity: report.High, Category: "runtime", Title: "Read of a sensitive file",
 			Description: "A process in a container opened /etc/shadow, /etc/gshadow, sudoers, SSH private keys or a " +
 				"Kubernetes service-account token: credentials an attacker reads first.",
@@ -60,6 +60,18 @@ func Rules() []report.Rule {
 				"otherwise set automountServiceAccountToken: false and keep keys out of the image.",
 			References: []string{falcoRules}},
 	}
+}
+
+// moreFalcoNames are Falco's other rule names that mean the same as an RT rule: an
+// exception may name them too. The catalog carries one alias per rule to stay readable.
+var moreFalcoNames = map[string]string{
+	"Run shell untrusted":                       RT001,
+	"Container Drift Detected (open+create)":    RT002,
+	"Container Drift Detected (chmod)":          RT002,
+	"Outbound Connection to C2 Servers":         RT003,
+	"Write below binary dir":                    RT004,
+	"Write below root":                          RT004,
+	"Read sensitive file trusted after startup": RT005,
 }
 
 var shells = map[string]bool{

@@ -3,6 +3,8 @@ package monitor
 import (
 	"context"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // source delivers the kernel's events. The eBPF source sees everything the rules need;
@@ -21,3 +23,14 @@ const Lost = "no connect events (RT003 off), no file opens (RT004, RT005 off); e
 	"carry no command line"
 
 var nowFunc = time.Now
+
+// cgroupV1 reports whether containers' cgroups are to be read from the v1 memory
+// hierarchy: on a v1 or hybrid host the runtimes place containers there, and the v2
+// hierarchy (if mounted at all) holds every process at its root.
+func cgroupV1() bool {
+	var st unix.Statfs_t
+	if err := unix.Statfs("/sys/fs/cgroup", &st); err == nil && st.Type == unix.CGROUP2_SUPER_MAGIC {
+		return false
+	}
+	return true
+}

@@ -12,7 +12,6 @@ import (
 	"github.com/cilium/ebpf/link"
 	"github.com/cilium/ebpf/ringbuf"
 	"github.com/cilium/ebpf/rlimit"
-	"golang.org/x/sys/unix"
 )
 
 // bpfSource is the eBPF kernel side: a BTF tracepoint on sched_process_exec and a raw
@@ -21,17 +20,6 @@ type bpfSource struct {
 	objs   monitorBPFObjects
 	links  []link.Link
 	reader *ringbuf.Reader
-}
-
-// cgroupV1 reports whether containers' cgroups are to be read from the v1 memory
-// hierarchy: on a v1 or hybrid host the runtimes place containers there, and the v2
-// hierarchy (if mounted at all) holds every process at its root.
-func cgroupV1() bool {
-	var st unix.Statfs_t
-	if err := unix.Statfs("/sys/fs/cgroup", &st); err == nil && st.Type == unix.CGROUP2_SUPER_MAGIC {
-		return false
-	}
-	return true
 }
 
 func openBPF() (_ *bpfSource, err error) {
@@ -46,7 +34,7 @@ func openBPF() (_ *bpfSource, err error) {
 	if cgroupV1() {
 		v1 = 1
 	}
-	if err := spec.Variables[monitorBPFVarOwnTgid].Set(uint32(os.Getpid())); err != nil {
+	if err := spec.Variables[monitorBPFVarOwnTgid].Set(uint32(os.Getpid())); err != nil { //nolint:gosec // pids fit in 32 bits
 		return nil, err
 	}
 	if err := spec.Variables[monitorBPFVarCgroupV1].Set(v1); err != nil {
@@ -56,7 +44,7 @@ func openBPF() (_ *bpfSource, err error) {
 	if err := spec.LoadAndAssign(&s.objs, nil); err != nil {
 		var ve *ebpf.VerifierError
 		if errors.As(err, &ve) {
-			return nil, fmt.Errorf("the kernel's verifier refused the monitor's program: %v", ve)
+			return nil, fmt.Errorf("the kernel's verifier refused the monitor's program: %w", ve)
 		}
 		return nil, fmt.Errorf("loading the monitor's BPF programs: %w", err)
 	}

@@ -53,7 +53,7 @@ func TestBPFSourceSeesEachKind(t *testing.T) {
 	}
 	var sawExec, sawConnect, sawRead, sawWrite bool
 	deadline := time.After(5 * time.Second)
-	for !(sawExec && sawConnect && sawRead && sawWrite) {
+	for !sawExec || !sawConnect || !sawRead || !sawWrite {
 		select {
 		case e := <-events:
 			switch {

@@ -200,8 +200,12 @@ static __always_inline void fill_task(struct event *e, struct task_struct *t)
 	unsigned int level = BPF_CORE_READ(t, thread_pid, level);
 	e->pidns_level = level;
 	if (level < 32) {
+		// numbers[] is indexed by level; its stride is the kernel's struct upid, not the
+		// trimmed local one.
 		struct pid *p = BPF_CORE_READ(t, thread_pid);
-		bpf_probe_read_kernel(&e->vpid, sizeof(e->vpid), &p->numbers[level].nr);
+		__u64 off = bpf_core_field_offset(struct pid, numbers) +
+			    level * bpf_core_type_size(struct upid) + bpf_core_field_offset(struct upid, nr);
+		bpf_probe_read_kernel(&e->vpid, sizeof(e->vpid), (void *)p + off);
 	}
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
 	fill_cgroup(e, t);

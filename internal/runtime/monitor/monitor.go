@@ -1,0 +1,532 @@
+package monitor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path"
+	"sort"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/charterhq/charter/internal/image"
+	"github.com/charterhq/charter/internal/policy"
+	"github.com/charterhq/charter/internal/report"
+	"github.com/charterhq/charter/internal/secrets"
+)
+
+// Sink receives alerts. Write is called from the event loop and must not block on I/O
+// it does not own (the webhook sink queues).
+type Sink interface {
+	Write(a *Alert) error
+	Close() error
+}
+
+// Options configure a Monitor.
+type Options struct {
+	// Source picks the kernel side: "bpf", "proc" (the proc connector fallback) or ""
+	// (eBPF, else the fallback with a warning).
+	Source string
+	// Egress is the RT003 allowlist; nil: RT003 stays quiet.
+	Egress *Egress
+	// Exceptions are charter.yaml's monitor exceptions.
+	Exceptions []policy.MonitorException
+	// Containers limits the monitor to these containers (name, ID or ID prefix); empty: all.
+	Containers []string
+	// Image is the image to compare executables against (RT002) for containers whose
+	// engine does not say which image they run (a plain runc container).
+	Image string
+	// EngineHost is the Docker-compatible engine to ask for container names and images
+	// (DOCKER_HOST syntax); "" tries /var/run/docker.sock.
+	EngineHost string
+	// ImageOptions open images for RT002's file index.
+	ImageOptions image.Options
+	// Enforce kills the process an alert names (SIGKILL).
+	Enforce bool
+	// Sinks receive the alerts.
+	Sinks []Sink
+	// Warn receives warnings a person should read (fallback, unresolvable egress…).
+	Warn func(string)
+	// Logger receives diagnostics. Default: discarded.
+	Logger *slog.Logger
+	// Now is the clock for exception expiry. Default: time.Now.
+	Now func() time.Time
+}
+
+// Counts are what a run saw, printed when the monitor stops.
+type Counts struct {
+	Events   uint64            `json:"events"`
+	ByKind   map[string]uint64 `json:"byKind"`
+	Alerts   map[string]uint64 `json:"alerts"`
+	Excepted uint64            `json:"excepted"`
+	// Dropped are events the kernel could not hand over because the reader fell behind.
+	Dropped uint64 `json:"dropped"`
+	// SinkErrors are alerts a sink failed to write or deliver.
+	SinkErrors uint64 `json:"sinkErrors"`
+	Source     string `json:"source"`
+}
+
+// TotalAlerts is the number of alerts reported.
+func (c Counts) TotalAlerts() uint64 {
+	var n uint64
+	for _, v := range c.Alerts {
+		n += v
+	}
+	return n
+}
+
+// String is the one-line summary printed on exit.
+func (c Counts) String() string {
+	kinds := []string{}
+	for _, k := range []string{"exec", "connect", "open"} {
+		kinds = append(kinds, fmt.Sprintf("%s %d", k, c.ByKind[k]))
+	}
+	ids := make([]string, 0, len(c.Alerts))
+	for id := range c.Alerts {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	rules := []string{}
+	for _, id := range ids {
+		rules = append(rules, fmt.Sprintf("%s %d", id, c.Alerts[id]))
+	}
+	alerts := fmt.Sprintf("%d alerts", c.TotalAlerts())
+	if len(rules) > 0 {
+		alerts += " (" + strings.Join(rules, ", ") + ")"
+	}
+	s := fmt.Sprintf("%d events (%s), %s, %d excepted, %d dropped", c.Events, strings.Join(kinds, ", "),
+		alerts, c.Excepted, c.Dropped)
+	if c.SinkErrors > 0 {
+		s += fmt.Sprintf(", %d not delivered", c.SinkErrors)
+	}
+	return s + ", source " + c.Source
+}
+
+// Monitor watches the host's containers and raises the RT rules.
+type Monitor struct {
+	opts       Options
+	src        source
+	sourceName string
+	exceptions []exception
+	engine     *engine
+	rules      map[string]report.Rule
+	hostname   string
+	redact     *secrets.Redactor
+
+	containers map[string]*tracked
+	indexes    map[string]*imageIndex
+	loaded     chan indexResult
+	counts     Counts
+}
+
+// tracked is what the monitor knows of one cgroup.
+type tracked struct {
+	inContainer bool
+	c           Container
+	watched     bool
+	imageRef    string
+}
+
+// imageIndex is an image's file index, loaded in the background; exec events that
+// arrive before it are held (a bounded number) and checked when it comes.
+type imageIndex struct {
+	ready   bool
+	index   *fileIndex
+	err     error
+	pending []pendingExec
+}
+
+type pendingExec struct {
+	e Event
+	t *tracked
+}
+
+type indexResult struct {
+	ref   string
+	index *fileIndex
+	err   error
+}
+
+const maxPending = 1024
+
+// ErrNoBPF wraps the reason the eBPF source could not start when Source is "bpf".
+var ErrNoBPF = errors.New("eBPF monitor unavailable")
+
+// New opens the kernel side. It needs root (or CAP_BPF with CAP_PERFMON) for eBPF; with
+// Source "", a failure falls back to the proc connector and Warn says what is lost.
+func New(opts Options) (*Monitor, error) {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Warn == nil {
+		opts.Warn = func(string) {}
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	exs, warnings, err := compileExceptions(opts.Exceptions, opts.Now())
+	if err != nil {
+		return nil, err
+	}
+	for _, w := range warnings {
+		opts.Warn(w)
+	}
+	if opts.Egress != nil {
+		for _, w := range opts.Egress.Warnings {
+			opts.Warn(w)
+		}
+	}
+	m := &Monitor{
+		opts: opts, exceptions: exs, engine: newEngine(opts.EngineHost),
+		rules: map[string]report.Rule{}, containers: map[string]*tracked{},
+		indexes: map[string]*imageIndex{}, loaded: make(chan indexResult, 16),
+		counts: Counts{ByKind: map[string]uint64{}, Alerts: map[string]uint64{}},
+	}
+	for _, r := range Rules() {
+		m.rules[r.ID] = r
+	}
+	m.hostname, _ = os.Hostname()
+	m.redact = secrets.NewRedactor(nil, secrets.WithScan())
+	if err := m.open(); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+func (m *Monitor) open() error {
+	switch m.opts.Source {
+	case "", "bpf":
+		src, err := openBPF()
+		if err == nil {
+			m.src, m.sourceName = src, "ebpf"
+			return nil
+		}
+		if m.opts.Source == "bpf" {
+			return fmt.Errorf("%w: %w", ErrNoBPF, err)
+		}
+		m.opts.Warn(fmt.Sprintf("eBPF unavailable (%v); falling back to the proc connector: %s", err, Lost))
+	case "proc":
+	default:
+		return fmt.Errorf("unknown source %q (want bpf or proc)", m.opts.Source)
+	}
+	src, err := openProcConnector()
+	if err != nil {
+		return fmt.Errorf("no event source: the proc connector failed too (%w); run as root", err)
+	}
+	m.src, m.sourceName = src, "proc-connector"
+	return nil
+}
+
+// Source names the kernel side in use: "ebpf" or "proc-connector".
+func (m *Monitor) Source() string { return m.sourceName }
+
+// Run watches until ctx ends, then closes the sinks and returns the counts.
+func (m *Monitor) Run(ctx context.Context) (Counts, error) {
+	defer func() { _ = m.src.close() }()
+	m.preload(ctx)
+	events := make(chan Event, 8192)
+	srcCtx, stopSrc := context.WithCancel(ctx)
+	defer stopSrc()
+	srcErr := make(chan error, 1)
+	go func() { srcErr <- m.src.run(srcCtx, events) }()
+	var runErr error
+loop:
+	for {
+		select {
+		case e := <-events:
+			m.handle(ctx, &e)
+		case r := <-m.loaded:
+			m.indexLoaded(r)
+		case err := <-srcErr:
+			runErr = err
+			break loop
+		case <-ctx.Done():
+			break loop
+		}
+	}
+	stopSrc()
+	// Events already queued still count.
+	for drained := false; !drained; {
+		select {
+		case e := <-events:
+			m.handle(ctx, &e)
+		default:
+			drained = true
+		}
+	}
+	m.counts.Dropped = m.src.dropped()
+	m.counts.Source = m.sourceName
+	for _, s := range m.opts.Sinks {
+		if err := s.Close(); err != nil {
+			m.counts.SinkErrors++
+			m.opts.Logger.Warn("closing an alert sink", "err", err)
+		}
+	}
+	for _, s := range m.opts.Sinks {
+		if c, ok := s.(interface{ Failed() uint64 }); ok {
+			m.counts.SinkErrors += c.Failed()
+		}
+	}
+	return m.counts, runErr
+}
+
+// preload asks the engine for the running containers and starts loading their images'
+// file indexes, so that RT002 is ready before their next exec.
+func (m *Monitor) preload(ctx context.Context) {
+	if m.engine == nil {
+		return
+	}
+	ids, err := m.engine.list(ctx)
+	if err != nil {
+		return
+	}
+	for _, id := range ids {
+		c := Container{Runtime: "docker", ID: id}
+		if m.engine.inspect(ctx, &c) == nil && m.selected(&c) {
+			m.startIndex(ctx, m.imageRef(&c))
+		}
+	}
+}
+
+func (m *Monitor) handle(ctx context.Context, e *Event) {
+	m.counts.Events++
+	m.counts.ByKind[e.Kind.String()]++
+	t := m.track(ctx, e)
+	if !t.inContainer || !t.watched {
+		return
+	}
+	switch e.Kind {
+	case KindExec:
+		if isShell(e) && e.VPID != 1 {
+			m.alert(RT001, e, t)
+		}
+		m.checkDrift(e, t)
+	case KindConnect:
+		if m.opts.Egress != nil && e.Dest.IsValid() && !e.Dest.Addr().IsUnspecified() {
+			if ok, _ := m.opts.Egress.Allows(e.Dest); !ok {
+				m.alert(RT003, e, t)
+			}
+		}
+	case KindOpen:
+		p := m.absolute(e)
+		if p == "" {
+			return
+		}
+		e.Path = p
+		switch {
+		case e.Write() && belowSystemDir(p):
+			m.alert(RT004, e, t)
+		case !e.Write() && sensitive(p):
+			m.alert(RT005, e, t)
+		}
+	}
+}
+
+// track finds or creates what the monitor knows of the event's cgroup.
+func (m *Monitor) track(ctx context.Context, e *Event) *tracked {
+	key := e.CgroupParent + "/" + e.CgroupLeaf
+	if t := m.containers[key]; t != nil {
+		return t
+	}
+	t := &tracked{}
+	c, ok := containerOf(e.CgroupLeaf, e.CgroupParent)
+	// A cgroup whose name only looks like a runc or containerd container's counts when
+	// the process also has a pid namespace of its own.
+	if ok && c.Runtime == "" {
+		if e.PIDNSLevel == 0 {
+			ok = false
+		} else {
+			c.Runtime = runtimeOf("/run", c.ID, e.CgroupParent)
+		}
+	}
+	if ok {
+		t.inContainer = true
+		if m.engine != nil && (c.Runtime == "docker" || c.Runtime == "podman") {
+			ictx, cancel := context.WithTimeout(ctx, 2*time.Second)
+			if err := m.engine.inspect(ictx, &c); err != nil {
+				m.opts.Logger.Debug("engine inspect", "container", c.ID, "err", err)
+			}
+			cancel()
+		}
+		t.c = c
+		t.watched = m.selected(&c)
+		if t.watched {
+			t.imageRef = m.imageRef(&c)
+			m.startIndex(ctx, t.imageRef)
+		}
+	}
+	if len(m.containers) > 100_000 {
+		clear(m.containers) // a bound on memory for a host that churns through cgroups
+	}
+	m.containers[key] = t
+	return t
+}
+
+// selected reports whether --container picked c.
+func (m *Monitor) selected(c *Container) bool {
+	if len(m.opts.Containers) == 0 {
+		return true
+	}
+	for _, want := range m.opts.Containers {
+		if want == c.Name || want == c.ID || len(want) >= 4 && strings.HasPrefix(c.ID, want) {
+			return true
+		}
+	}
+	return false
+}
+
+// imageRef is the reference RT002 opens for c's image.
+func (m *Monitor) imageRef(c *Container) string {
+	switch {
+	case c.ImageID != "" && c.Runtime == "podman":
+		return "podman:" + c.ImageID
+	case c.ImageID != "":
+		return "docker:" + c.ImageID
+	}
+	return m.opts.Image
+}
+
+func (m *Monitor) startIndex(ctx context.Context, ref string) {
+	if ref == "" || m.indexes[ref] != nil {
+		return
+	}
+	m.indexes[ref] = &imageIndex{}
+	go func() {
+		idx, err := loadIndex(ctx, ref, m.opts.ImageOptions)
+		select {
+		case m.loaded <- indexResult{ref: ref, index: idx, err: err}:
+		case <-ctx.Done():
+		}
+	}()
+}
+
+func (m *Monitor) indexLoaded(r indexResult) {
+	ix := m.indexes[r.ref]
+	if ix == nil {
+		return
+	}
+	ix.ready, ix.index, ix.err = true, r.index, r.err
+	if r.err != nil {
+		m.opts.Warn(fmt.Sprintf("RT002 is off for containers of %s: %v", r.ref, r.err))
+	}
+	pending := ix.pending
+	ix.pending = nil
+	for i := range pending {
+		m.checkDrift(&pending[i].e, pending[i].t)
+	}
+}
+
+// checkDrift raises RT002 when an executable is not in the container's image.
+func (m *Monitor) checkDrift(e *Event, t *tracked) {
+	ix := m.indexes[t.imageRef]
+	if ix == nil {
+		return
+	}
+	if !ix.ready {
+		if len(ix.pending) < maxPending {
+			ix.pending = append(ix.pending, pendingExec{e: *e, t: t})
+		}
+		return
+	}
+	if ix.index == nil {
+		return
+	}
+	p := m.absolute(e)
+	if strings.HasPrefix(p, "/proc/") || strings.HasPrefix(p, "/dev/fd/") {
+		// A program that runs itself again (/proc/self/exe: busybox applets, runc) or a
+		// file descriptor: the file is whatever /proc/PID/exe names now.
+		p = m.exe(e.PID)
+	}
+	if p == "" {
+		return
+	}
+	if !ix.index.has(p) {
+		m.alert(RT002, e, t)
+	}
+}
+
+// exe is the process's executable as its container sees it, "" once it has exited. A
+// file run from a memfd or deleted after exec is named as such, and is not in any image.
+func (m *Monitor) exe(pid uint32) string {
+	proc := fmt.Sprintf("/proc/%d/", pid)
+	exe, err := os.Readlink(proc + "exe")
+	if err != nil {
+		return ""
+	}
+	if root, err := os.Readlink(proc + "root"); err == nil && root != "/" {
+		rel, ok := strings.CutPrefix(exe, root)
+		if !ok || !strings.HasPrefix(rel, "/") {
+			return exe
+		}
+		exe = rel
+	}
+	return exe
+}
+
+// absolute returns the event's path as the container sees it: relative paths are
+// joined to the process's working directory, read from /proc while it still runs.
+func (m *Monitor) absolute(e *Event) string {
+	if strings.HasPrefix(e.Path, "/") {
+		return path.Clean(e.Path)
+	}
+	if e.Path == "" {
+		return ""
+	}
+	proc := fmt.Sprintf("/proc/%d/", e.PID)
+	cwd, err := os.Readlink(proc + "cwd")
+	if err != nil {
+		return ""
+	}
+	if root, err := os.Readlink(proc + "root"); err == nil && root != "/" {
+		rel, ok := strings.CutPrefix(cwd, root)
+		if !ok || rel != "" && !strings.HasPrefix(rel, "/") {
+			return ""
+		}
+		cwd = "/" + strings.TrimPrefix(rel, "/")
+	}
+	return path.Join(cwd, e.Path)
+}
+
+func (m *Monitor) alert(id string, e *Event, t *tracked) {
+	for i := range m.exceptions {
+		if m.exceptions[i].matches(id, e, &t.c) {
+			m.counts.Excepted++
+			return
+		}
+	}
+	r := m.rules[id]
+	a := &Alert{
+		Time: e.Time.UTC(), Rule: id, Aliases: r.Aliases, Severity: r.Severity.String(),
+		Priority: priority(r.Severity), Title: r.Title, Output: describe(id, e, &t.c),
+		Source: "syscall", Hostname: m.hostname, Fields: fields(e, &t.c),
+	}
+	// Command lines carry tokens and passwords as often as anything else.
+	a.Output = m.redact.String(a.Output)
+	if cmd, ok := a.Fields["proc.cmdline"].(string); ok {
+		a.Fields["proc.cmdline"] = m.redact.String(cmd)
+	}
+	if m.opts.Enforce {
+		a.Enforced = enforce(e)
+	}
+	m.counts.Alerts[id]++
+	for _, s := range m.opts.Sinks {
+		if err := s.Write(a); err != nil {
+			m.counts.SinkErrors++
+		}
+	}
+}
+
+// enforce kills the process an alert names and says what happened.
+func enforce(e *Event) string {
+	if e.PID <= 1 || int(e.PID) == os.Getpid() {
+		return "not killed: pid " + fmt.Sprint(e.PID)
+	}
+	if err := unix.Kill(int(e.PID), unix.SIGKILL); err != nil {
+		return "kill failed: " + err.Error()
+	}
+	return "killed"
+}

@@ -54,18 +54,22 @@ func ParseKubernetes(name string, data []byte) ([]Settings, error) {
 		if n >= maxDocs {
 			return nil, fmt.Errorf("%s: more than %d documents", name, maxDocs)
 		}
+		line := doc.Line
+		if len(doc.Content) > 0 {
+			line = doc.Content[0].Line // the first key, not the "---" before it
+		}
 		if hasAlias(&doc, 0) {
-			return nil, fmt.Errorf("%s:%d: YAML aliases are not accepted in manifests charter inspects", name, doc.Line)
+			return nil, fmt.Errorf("%s:%d: YAML aliases are not accepted in manifests charter inspects", name, line)
 		}
 		var v any
 		if err := doc.Decode(&v); err != nil {
-			return nil, fmt.Errorf("%s:%d: %w", name, doc.Line, err)
+			return nil, fmt.Errorf("%s:%d: %w", name, line, err)
 		}
 		raw, err := json.Marshal(v)
 		if err != nil {
-			return nil, fmt.Errorf("%s:%d: %w", name, doc.Line, err)
+			return nil, fmt.Errorf("%s:%d: %w", name, line, err)
 		}
-		ss, err := fromObject(name, doc.Line, raw, 0)
+		ss, err := fromObject(name, line, raw, 0)
 		if err != nil {
 			return nil, err
 		}

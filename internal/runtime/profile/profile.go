@@ -106,7 +106,8 @@ type Egress struct {
 func (e Egress) String() string {
 	h := e.Host
 	if h == "" {
-		h = e.CIDR
+		// A single address reads as the charter wrote it, without /32 or /128.
+		h = strings.TrimSuffix(strings.TrimSuffix(e.CIDR, "/32"), "/128")
 	}
 	return net.JoinHostPort(h, strconv.Itoa(e.Port))
 }

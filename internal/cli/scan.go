@@ -16,6 +16,7 @@ func newScanCmd(env Env) *cobra.Command {
 		rf       reportFlags
 		imf      imageFlags
 		vf       vulnFlags
+		invf     inventoryFlags
 		scanners []string
 	)
 	cmd := &cobra.Command{
@@ -52,6 +53,7 @@ func newScanCmd(env Env) *cobra.Command {
 					return err
 				}
 			}
+			sel.inventory = invf.enabled
 			cat := catalog()
 			pf, err := rf.loadCharter(cat)
 			if err != nil {
@@ -70,6 +72,9 @@ func newScanCmd(env Env) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if err := invf.record(cmd.Context(), env, args[0], a); err != nil {
+				return err
+			}
 			r := report.New(version(), a.target)
 			r.Findings = append(r.Findings, a.findings...)
 			if sel.pkg {
@@ -84,6 +89,7 @@ func newScanCmd(env Env) *cobra.Command {
 	rf.register(cmd)
 	imf.register(cmd, true)
 	vf.register(cmd)
+	invf.register(cmd)
 	cmd.Flags().StringSliceVar(&scanners, "scanners", scannerNames, "run only these `SCANNERS`: "+strings.Join(scannerNames, ", "))
 	return cmd
 }

@@ -111,7 +111,8 @@ type Hit struct {
 type Store interface {
 	// Add records an image and its packages in one transaction. It reports whether
 	// the image was new; an image already recorded (by digest) keeps its packages and
-	// only has its reference updated.
+	// only has its reference updated (an SBOM's "sbom:FILE" never replaces an image
+	// reference).
 	Add(ctx context.Context, img *Image) (added bool, err error)
 	// RecordDeployment records that the image with d.Digest runs in d.Cluster,
 	// d.Namespace, d.Workload at d.LastSeen (now when zero). The image need not be in

@@ -49,8 +49,11 @@ func (s *sqlStore) Add(ctx context.Context, img *Image) (bool, error) {
 	err = tx.QueryRowContext(ctx, s.d.bind(`INSERT INTO images (ident, digest, reference, created, added, distro, packages)
 		VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (ident) DO NOTHING RETURNING id`),
 		img.ident(), img.Digest, img.Reference, nullTime(img.Created), added.UTC(), img.Distro, len(img.Packages)).Scan(&id)
-	if errors.Is(err, sql.ErrNoRows) { // recorded before: keep its packages, take the new name
-		if _, err := tx.ExecContext(ctx, s.d.bind(`UPDATE images SET reference = ? WHERE ident = ?`), img.Reference, img.ident()); err != nil {
+	if errors.Is(err, sql.ErrNoRows) {
+		// recorded before: keep its packages and take the new name, unless the new name
+		// is an SBOM file's and the old one an image reference
+		if _, err := tx.ExecContext(ctx, s.d.bind(`UPDATE images SET reference = ? WHERE ident = ? AND (reference LIKE 'sbom:%' OR ? NOT LIKE 'sbom:%')`),
+			img.Reference, img.ident(), img.Reference); err != nil {
 			return false, err
 		}
 		return false, tx.Commit()

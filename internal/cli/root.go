@@ -135,11 +135,10 @@ func newRoot(env Env) *cobra.Command {
 		newSbomCmd(env),
 		newDBCmd(env),
 		newCheckCmd(env),
-		newInventoryCmd(env),
-		newDiffCmd(env),
 		newPackCmd(env),
 		newProfileCmd(env),
 		newInspectCmd(env),
+		newMonitorCmd(env),
 	)
 	return root
 }

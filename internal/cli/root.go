@@ -135,6 +135,8 @@ func newRoot(env Env) *cobra.Command {
 		newSbomCmd(env),
 		newDBCmd(env),
 		newCheckCmd(env),
+		newInventoryCmd(env),
+		newDiffCmd(env),
 		newPackCmd(env),
 		newProfileCmd(env),
 		newInspectCmd(env),

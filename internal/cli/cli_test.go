@@ -293,18 +293,6 @@ func TestSecretsNeverPrinted(t *testing.T) {
 	}
 }
 
-func TestDemo(t *testing.T) {
-	code, out, errOut := run(t, "", "", "demo")
-	if code != 0 {
-		t.Fatalf("demo: code %d\n%s\n%s", code, out, errOut)
-	}
-	for _, want := range []string{"examples/leaky", "examples/hardened", "DF001", "DF004", "DF007", "CTX001", "as expected"} {
-		if !strings.Contains(out, want) {
-			t.Errorf("demo output lacks %q", want)
-		}
-	}
-}
-
 func TestHadolintFailureThreshold(t *testing.T) {
 	dir := project(t, map[string]string{"Dockerfile": goodDockerfile, ".dockerignore": "*\n!app\n", "app": "x"})
 	if code, _, _ := run(t, dir, "", "lint"); code != 0 {

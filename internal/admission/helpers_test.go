@@ -277,3 +277,12 @@ func hardenedPod(images ...string) *corev1.Pod {
 		Spec:       hardenedSpec(images...),
 	}
 }
+
+func loadPolicy(t testing.TB, path string) *policy.File {
+	t.Helper()
+	pf, err := policy.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pf
+}

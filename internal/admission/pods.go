@@ -83,7 +83,9 @@ func podFromRequest(req *admissionv1.AdmissionRequest) (*podObject, error) {
 		return nil, fmt.Errorf("the %s object cannot be read: %s", req.Kind.Kind, clip(err.Error(), 200))
 	}
 	p.Kind = req.Kind.Kind
-	if p.Namespace == "" {
+	// The request's namespace is the one the object will live in (the API server
+	// refuses an object whose own namespace disagrees).
+	if req.Namespace != "" {
 		p.Namespace = req.Namespace
 	}
 	if p.Name == "" {

@@ -138,6 +138,8 @@ func newRoot(env Env) *cobra.Command {
 		newInventoryCmd(env),
 		newDiffCmd(env),
 		newPackCmd(env),
+		newSignBlobCmd(env),
+		newVerifyBlobCmd(env),
 		newProfileCmd(env),
 		newInspectCmd(env),
 		newMonitorCmd(env),

@@ -36,7 +36,7 @@ func rules(fs []report.Finding) []string {
 	return out
 }
 
-// TestDockerFixtures reads `docker inspect` documents captured from dockerd 28 (the
+// TestDockerFixtures reads `docker inspect` documents captured from dockerd 20.10 (Debian 12's docker.io; the
 // containers scripts/it/profile.sh starts) and checks the drift each shows.
 func TestDockerFixtures(t *testing.T) {
 	cases := []struct {

@@ -47,6 +47,9 @@ type KubeResult struct {
 	Warnings []string
 	// docStarts are the documents' first lines, for pragmas.
 	docStarts []int
+	// visited counts objects, Lists included: aliases can make a small file name the
+	// same List many times over.
+	visited int
 }
 
 // DecodeKubernetes reads a stream of Kubernetes objects (multi-document YAML, JSON,
@@ -72,6 +75,9 @@ const maxListDepth = 8
 
 func (res *KubeResult) object(n *yaml.Node, depth int) error {
 	n = resolve(n)
+	if res.visited++; res.visited > maxDocuments {
+		return &ParseError{Line: n.Line, Err: fmt.Errorf("more than %d objects", maxDocuments)}
+	}
 	kind, apiVersion := scalar(n, "kind"), scalar(n, "apiVersion")
 	if n.Kind != yaml.MappingNode || kind == "" || apiVersion == "" {
 		res.Warnings = append(res.Warnings, fmt.Sprintf("line %d: not a Kubernetes object (no apiVersion and kind); skipped", n.Line))

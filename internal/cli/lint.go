@@ -12,13 +12,17 @@ func newLintCmd(env Env) *cobra.Command {
 	var noContext bool
 	cmd := &cobra.Command{
 		Use:   "lint [PATH]",
-		Short: "Lint Dockerfiles and preflight their build contexts",
+		Short: "Lint Dockerfiles, build contexts, Kubernetes manifests, compose and CI files",
 		Long: "Lint every Dockerfile under PATH (default .), or one Dockerfile, or '-' for standard input,\n" +
 			"and preflight each build context: what .dockerignore lets through, what COPY/ADD put in\n" +
-			"the final image, and which secrets ride along. One report per run.",
+			"the final image, and which secrets ride along. Kubernetes manifests (any workload, Lists,\n" +
+			"JSON), compose files and GitHub Actions / GitLab CI files found beside them are checked\n" +
+			"against the MAN rules and the Pod Security Standards. One report per run.",
 		Example: "  charter lint .\n" +
 			"  charter lint Dockerfile --fail-on medium\n" +
 			"  cat Dockerfile | charter lint -\n" +
+			"  helm template ./chart | charter lint -\n" +
+			"  charter lint k8s/deployment.yaml\n" +
 			"  charter lint . -o sarif --output charter.sarif",
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {

@@ -93,7 +93,7 @@ func (c *podCheck) capabilities(ct container) {
 			continue
 		}
 		added = append(added, string(a))
-		if !defaultCaps[strings.TrimPrefix(string(a), "CAP_")] && !slices.Contains(pss, pssCapsBaseline) {
+		if !defaultCaps[string(a)] && !slices.Contains(pss, pssCapsBaseline) {
 			pss = []string{pssCapsBaseline, pssCapsRestricted}
 		}
 	}

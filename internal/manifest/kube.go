@@ -100,7 +100,15 @@ func (res *KubeResult) object(n *yaml.Node, depth int) error {
 	res.Count++
 	path, ok := templatePaths[kind]
 	if !ok {
-		return nil
+		// Other workload kinds (Argo Rollouts, Knative Services, OpenKruise CloneSets)
+		// keep a pod template where Deployments do.
+		spec, _ := child(n, "spec")
+		tmpl, _ := child(spec, "template")
+		tspec, _ := child(tmpl, "spec")
+		if cs, _ := child(tspec, "containers"); cs == nil || cs.Kind != yaml.SequenceNode {
+			return nil
+		}
+		path = []string{"spec", "template"}
 	}
 	meta, _ := child(n, "metadata")
 	obj := Object{

@@ -181,7 +181,8 @@ func jsonable(v any) any {
 }
 
 // Check runs CheckPod on the object's template and places each finding at its field's
-// line in path.
+// line in path. The message names the object and container, since a file's findings
+// are read by line, many objects to a file.
 func (o *Object) Check(path string) []report.Finding {
 	issues := checkPod(o.Resource, &o.Template.ObjectMeta, &o.Template.Spec)
 	out := make([]report.Finding, 0, len(issues))
@@ -189,6 +190,11 @@ func (o *Object) Check(path string) []report.Finding {
 		f := is.finding
 		f.Location.Path = path
 		f.Location.Line = lineOf(o.node, is.path)
+		who := o.Resource.Kind + " " + o.Resource.Name
+		if f.Location.Container != "" {
+			who += ", container " + f.Location.Container
+		}
+		f.Message = who + ": " + f.Message
 		out = append(out, f)
 	}
 	return out

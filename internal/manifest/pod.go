@@ -130,12 +130,8 @@ func containersOf(spec *corev1.PodSpec) []container {
 }
 
 // report records a finding. pss are the Pod Security Standards checks it fails; the
-// rule's other peer aliases are kept, its pss: aliases replaced by those. The message
-// names the container, so that it reads on its own (a table row, a denial reason).
+// rule's other peer aliases are kept, its pss: aliases replaced by those.
 func (c *podCheck) report(rule report.Rule, ctr string, path []string, pss []string, msg string) *report.Finding {
-	if ctr != "" {
-		msg = "container " + ctr + ": " + msg
-	}
 	f := rule.Finding(report.Location{Resource: c.res.String(), Container: ctr}, msg)
 	f.Aliases = f.Aliases[:0]
 	for _, a := range rule.Aliases {

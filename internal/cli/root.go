@@ -143,6 +143,7 @@ func newRoot(env Env) *cobra.Command {
 		newProfileCmd(env),
 		newInspectCmd(env),
 		newMonitorCmd(env),
+		newAdmissionCmd(env),
 	)
 	return root
 }

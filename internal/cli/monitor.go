@@ -65,7 +65,6 @@ func newMonitorCmd(env Env) *cobra.Command {
 	fl.StringVarP(&format, "format", "o", "table", "output format: jsonl or table")
 	fl.StringVar(&webhook, "webhook", "", "also POST each alert as JSON to this URL")
 	fl.StringVar(&enforce, "enforce", "", "enforcement: kill (SIGKILL the process an alert names); off by default")
-	fl.Lookup("enforce").NoOptDefVal = "kill"
 	fl.DurationVar(&duration, "duration", 0, "stop after this long (default: until SIGINT or SIGTERM)")
 	fl.StringVar(&source, "source", "auto", "event source: auto, bpf or proc (the proc connector fallback)")
 	fl.StringVar(&imageRef, "image", "", "image to compare executables with (RT002) when the engine cannot say (plain runc)")

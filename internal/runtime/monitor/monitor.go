@@ -210,6 +210,7 @@ func (m *Monitor) open() error {
 		}
 		m.opts.Warn(fmt.Sprintf("eBPF unavailable (%v); falling back to the proc connector: %s", err, Lost))
 	case "proc":
+		m.opts.Warn("using the proc connector as asked: " + Lost)
 	default:
 		return fmt.Errorf("unknown source %q (want bpf or proc)", m.opts.Source)
 	}
@@ -452,19 +453,7 @@ func (m *Monitor) checkDrift(e *Event, t *tracked) {
 // exe is the process's executable as its container sees it, "" once it has exited. A
 // file run from a memfd or deleted after exec is named as such, and is not in any image.
 func (m *Monitor) exe(pid uint32) string {
-	proc := fmt.Sprintf("/proc/%d/", pid)
-	exe, err := os.Readlink(proc + "exe")
-	if err != nil {
-		return ""
-	}
-	if root, err := os.Readlink(proc + "root"); err == nil && root != "/" {
-		rel, ok := strings.CutPrefix(exe, root)
-		if !ok || !strings.HasPrefix(rel, "/") {
-			return exe
-		}
-		exe = rel
-	}
-	return exe
+	return exePath(fmt.Sprintf("/proc/%d/", pid))
 }
 
 // absolute returns the event's path as the container sees it: relative paths are

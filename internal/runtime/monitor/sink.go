@@ -16,20 +16,21 @@ import (
 
 // JSONLines writes one alert per line, flushed as it comes (a log shipper tails it).
 type JSONLines struct {
-	w *bufio.Writer
+	w   *bufio.Writer
+	enc *json.Encoder
 }
 
 // NewJSONLines writes alerts to w.
-func NewJSONLines(w io.Writer) *JSONLines { return &JSONLines{w: bufio.NewWriter(w)} }
+func NewJSONLines(w io.Writer) *JSONLines {
+	bw := bufio.NewWriter(w)
+	enc := json.NewEncoder(bw)
+	enc.SetEscapeHTML(false) // command lines keep their > and & readable
+	return &JSONLines{w: bw, enc: enc}
+}
 
 // Write implements Sink.
 func (j *JSONLines) Write(a *Alert) error {
-	b, err := json.Marshal(a)
-	if err != nil {
-		return err
-	}
-	b = append(b, '\n')
-	if _, err := j.w.Write(b); err != nil {
+	if err := j.enc.Encode(a); err != nil {
 		return err
 	}
 	return j.w.Flush()

@@ -117,7 +117,8 @@ func readProc(pid uint32, v1 bool) Event {
 	if b, err := os.ReadFile(dir + "cmdline"); err == nil {
 		e.Args = splitArgs(b[:min(len(b), 4096)])
 	}
-	if len(e.Args) > 0 {
+	e.Path = exePath(dir)
+	if e.Path == "" && len(e.Args) > 0 {
 		e.Path = e.Args[0]
 	}
 	if b, err := os.ReadFile(dir + "status"); err == nil {
@@ -168,6 +169,20 @@ func cgroupNames(text string, v1 bool) (parent, leaf string) {
 		return parent, leaf
 	}
 	return "", "/"
+}
+
+// exePath is /proc/PID/exe as the process's own root sees it.
+func exePath(dir string) string {
+	exe, err := os.Readlink(dir + "exe")
+	if err != nil {
+		return ""
+	}
+	if root, err := os.Readlink(dir + "root"); err == nil && root != "/" {
+		if rel, ok := strings.CutPrefix(exe, root); ok && strings.HasPrefix(rel, "/") {
+			return rel
+		}
+	}
+	return exe
 }
 
 func parseU32(s string) uint32 {

@@ -1,0 +1,179 @@
+#!/usr/bin/env bash
+# Integration test for `charter monitor` against real containers under a private dockerd:
+# one container misbehaves (a shell, a binary copied in and run, a connection outside the
+# egress allowlist, a write below /etc, a read of /etc/shadow) and must raise RT001–RT005;
+# a well-behaved one must raise nothing. Then enforcement (--enforce kill) and the proc
+# connector fallback. Needs root (eBPF). Installs what it needs, stops what it starts.
+#
+#   scripts/it/monitor.sh          # a missing tool skips, unless CI=true (then it fails)
+#   KEEP=1 scripts/it/monitor.sh   # leave the scratch directory for a look afterwards
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+# shellcheck source=lib/dockerd.sh
+. scripts/it/lib/dockerd.sh
+
+DIR=$(mktemp -d /tmp/charter-it-monitor.XXXXXX)
+DOCKERD_PID=
+MON_PID=
+IMG=charter-it/busybox-monitor:1
+
+log() { printf 'it/monitor: %s\n' "$*" >&2; }
+fail() { log "FAIL: $*"; exit 1; }
+
+cleanup() {
+  local rc=$?
+  set +e
+  [ -n "$MON_PID" ] && kill "$MON_PID" 2>/dev/null && wait "$MON_PID" 2>/dev/null
+  stop_dockerd "$DIR"
+  if [ "${KEEP:-}" = 1 ]; then log "kept $DIR"; else rm -rf "$DIR" 2>/dev/null; fi
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+missing() {
+  [ "${CI:-}" = true ] && fail "$*"
+  log "skipped: $*"
+  exit 0
+}
+
+[ "$(id -u)" = 0 ] || missing "the monitor's eBPF programs need root"
+need_install=0
+for tool in dockerd runc busybox; do command -v "$tool" >/dev/null || need_install=1; done
+if [ "$need_install" = 1 ] && command -v apt-get >/dev/null; then
+  log "installing docker.io, runc, busybox-static"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get install -y -qq --no-install-recommends docker.io runc busybox-static >"$DIR/apt.log" 2>&1 \
+    || { apt-get update -qq >>"$DIR/apt.log" 2>&1 && apt-get install -y -qq --no-install-recommends docker.io runc busybox-static >>"$DIR/apt.log" 2>&1; } \
+    || { tail -n 20 "$DIR/apt.log" >&2; missing "could not install docker.io runc busybox-static"; }
+fi
+command -v dockerd >/dev/null || missing "dockerd not installed (apt-get install docker.io)"
+command -v busybox >/dev/null || missing "busybox not installed (apt-get install busybox-static)"
+
+start_dockerd "$DIR"
+log "dockerd on $DOCKER_HOST"
+busybox_image "$DIR" "$IMG"
+go build -o "$DIR/charter" ./cmd/charter
+export CHARTER_CACHE_DIR=$DIR/cache
+
+# Both containers have a network namespace of their own with only loopback (--network
+# none): the listeners run inside them, so connections stay on this machine.
+good=$(docker run -d --network none --name mon-good "$IMG")
+bad=$(docker run -d --network none --name mon-bad "$IMG")
+docker exec -d mon-good nc -lk -p 8080
+docker exec -d mon-bad nc -lk -p 9999
+cat >"$DIR/charter.yaml" <<YAML
+version: 1
+runtime:
+  egress: ["127.0.0.1:8080"]
+monitor:
+  exceptions:
+    - rule: RT005
+      container: mon-good
+      process: cat
+      reason: the well-behaved container's health check reads a sensitive file on purpose
+YAML
+
+# start_monitor NAME ARGS...: runs charter monitor in the background, output in $DIR/NAME.*
+start_monitor() {
+  local name=$1
+  shift
+  "$DIR/charter" monitor --charter "$DIR/charter.yaml" --format jsonl "$@" \
+    >"$DIR/$name.jsonl" 2>"$DIR/$name.err" &
+  MON_PID=$!
+  for _ in $(seq 1 100); do
+    grep -q 'watching' "$DIR/$name.err" 2>/dev/null && return 0
+    kill -0 "$MON_PID" 2>/dev/null || { cat "$DIR/$name.err" >&2; fail "charter monitor exited at start"; }
+    sleep 0.1
+  done
+  fail "charter monitor did not start"
+}
+
+# stop_monitor WANT_EXIT: SIGINT, then checks the exit code and the counts line.
+stop_monitor() {
+  local rc=0
+  kill -INT "$MON_PID"
+  wait "$MON_PID" || rc=$?
+  MON_PID=
+  [ "$rc" = "$1" ] || { cat "$DIR"/*.err >&2; fail "charter monitor exited $rc, want $1"; }
+}
+
+# alert FILE RULE CONTAINER TEXT: FILE has an alert of RULE for CONTAINER mentioning TEXT.
+alert() {
+  grep "\"rule\":\"$2\"" "$DIR/$1.jsonl" | grep "\"container.id\":\"${3:0:12}\"" | grep -qF -- "$4"
+}
+
+# wait_alert FILE RULE CONTAINER TEXT SECONDS: waits for the alert, prints the wait in ms.
+wait_alert() {
+  local start end
+  start=$(date +%s%N)
+  while ! alert "$1" "$2" "$3" "$4"; do
+    end=$(date +%s%N)
+    [ $(((end - start) / 1000000)) -lt $(($5 * 1000)) ] || { cat "$DIR/$1.jsonl" "$DIR/$1.err" >&2; fail "no $2 alert with \"$4\" within $5 s"; }
+    sleep 0.02
+  done
+  echo $((($(date +%s%N) - start) / 1000000))
+}
+
+# --- detection -------------------------------------------------------------------------
+start_monitor detect --container mon-good --container mon-bad
+# Give RT002 the image's file index (loaded in the background at start).
+sleep 2
+
+# The well-behaved container: programs from its image, the allowed destination, its
+# accepted read.
+docker exec mon-good ls / >/dev/null
+docker exec mon-good nc -w 1 127.0.0.1 8080 </dev/null 2>/dev/null || true
+docker exec mon-good cat /etc/shadow >/dev/null
+
+# RT001: a shell, reported within 1 s of `docker exec` returning.
+docker exec mon-bad sh -c 'id >/dev/null'
+ms=$(wait_alert detect RT001 "$bad" '"proc.cmdline":"sh -c id >/dev/null"' 1)
+log "RT001 (shell) reported ${ms} ms after docker exec returned"
+# RT002: a binary copied in at run time, then run.
+docker exec mon-bad cp /bin/busybox /tmp/busybox
+docker exec mon-bad /tmp/busybox true
+wait_alert detect RT002 "$bad" '"proc.exepath":"/tmp/busybox"' 5 >/dev/null
+# RT003: a connection to a loopback port the allowlist does not name.
+docker exec mon-bad nc -w 1 127.0.0.1 9999 </dev/null 2>/dev/null || true
+wait_alert detect RT003 "$bad" '"fd.name":"127.0.0.1:9999"' 5 >/dev/null
+# RT004: a write below /etc (the container's root filesystem is writable).
+docker exec -i mon-bad tee /etc/charter-was-here </dev/null >/dev/null
+wait_alert detect RT004 "$bad" '"fd.name":"/etc/charter-was-here"' 5 >/dev/null
+# RT005: a read of /etc/shadow.
+docker exec mon-bad cat /etc/shadow >/dev/null
+wait_alert detect RT005 "$bad" '"fd.name":"/etc/shadow"' 5 >/dev/null
+alert detect RT001 "$bad" '"container.name":"mon-bad"' || fail "alerts do not carry the container's name"
+alert detect RT001 "$bad" '"container.image.repository":"charter-it/busybox-monitor"' || fail "alerts do not carry the image"
+sleep 0.5
+stop_monitor 1
+if grep -q "\"container.id\":\"${good:0:12}\"" "$DIR/detect.jsonl"; then
+  grep "\"container.id\":\"${good:0:12}\"" "$DIR/detect.jsonl" >&2
+  fail "the well-behaved container raised alerts"
+fi
+counts=$(grep 'charter monitor: [0-9]* events' "$DIR/detect.err") || fail "no counts line"
+log "${counts#charter monitor: }"
+echo "$counts" | grep -q ' 1 excepted' || fail "the good container's accepted read was not counted as excepted"
+echo "$counts" | grep -qE '\(RT001 [0-9]+, RT002 [0-9]+, RT003 [0-9]+, RT004 [0-9]+, RT005 [0-9]+\)' || fail "counts miss a rule: $counts"
+echo "$counts" | grep -q ' 0 dropped' || log "warning: events were dropped: $counts"
+
+# --- enforcement -----------------------------------------------------------------------
+start_monitor enforce --container mon-bad --enforce kill
+rc=0
+start=$(date +%s)
+docker exec mon-bad sh -c 'sleep 5; echo survived' >"$DIR/enforce.out" || rc=$?
+took=$(($(date +%s) - start))
+stop_monitor 1
+[ "$rc" = 137 ] && [ ! -s "$DIR/enforce.out" ] && [ "$took" -lt 4 ] \
+  || fail "--enforce kill: the shell exited $rc after ${took}s, printing '$(cat "$DIR/enforce.out")'"
+alert enforce RT001 "$bad" '"enforced":"killed"' || fail "--enforce kill: the alert does not say killed"
+log "--enforce kill: the shell was killed (exit 137) and the alert says so"
+
+# --- fallback --------------------------------------------------------------------------
+start_monitor fallback --container mon-bad --source proc
+grep -q 'no connect events (RT003 off)' "$DIR/fallback.err" || fail "the fallback does not say what it loses"
+docker exec mon-bad sh -c 'sleep 0.5'
+wait_alert fallback RT001 "$bad" '"proc.name":"sh"' 2 >/dev/null
+stop_monitor 1
+log "proc connector fallback: RT001 seen, and the warning names what is lost"
+log "passed"

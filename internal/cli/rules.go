@@ -33,8 +33,12 @@ func newRulesCmd(env Env) *cobra.Command {
 				}
 				return listRules(env.Stdout, cat.All())
 			}
-			id := strings.ToUpper(strings.TrimSpace(args[0]))
-			r, ok := cat.Lookup(id)
+			id := strings.TrimSpace(args[0])
+			r, ok := cat.Lookup(id) // as written first: pss:runAsNonRoot is mixed-case
+			if !ok {
+				id = strings.ToUpper(id)
+				r, ok = cat.Lookup(id)
+			}
 			if !ok {
 				return fmt.Errorf("no rule %q (run 'charter rules' for the list)", args[0])
 			}

@@ -157,7 +157,7 @@ func (c *composeCheck) service(s types.ServiceConfig) {
 	}
 	if len(host) > 0 {
 		key := strings.SplitN(host[0], ":", 2)[0]
-		c.report(ruleHostNamespaces, c.line(key), "service shares the host's namespaces: "+strings.Join(host, ", "))
+		c.report(ruleHostNamespaces, c.line(key), "shares the host's namespaces: "+strings.Join(host, ", "))
 	}
 	c.volumes(s.Volumes)
 	if s.Build == nil && s.Image != "" {

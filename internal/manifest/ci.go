@@ -93,11 +93,12 @@ func LintGitHubActions(path string, data []byte) (*Result, error) {
 func (c *ciCheck) githubJob(id string, job *yaml.Node) {
 	res := "job/" + id
 	if ct, _ := child(job, "container"); ct != nil {
-		c.githubContainer(ct, res, "container")
+		c.githubContainer(ct, res, "container", "the job container")
 	}
 	if svcs, _ := child(job, "services"); svcs != nil && svcs.Kind == yaml.MappingNode {
 		for i := 0; i+1 < len(svcs.Content); i += 2 {
-			c.githubContainer(resolve(svcs.Content[i+1]), res, svcs.Content[i].Value)
+			name := svcs.Content[i].Value
+			c.githubContainer(resolve(svcs.Content[i+1]), res, name, "service "+name)
 		}
 	}
 	steps, _ := child(job, "steps")
@@ -118,16 +119,16 @@ func (c *ciCheck) githubJob(id string, job *yaml.Node) {
 }
 
 // githubContainer checks a job container or service container: options and volumes.
-func (c *ciCheck) githubContainer(n *yaml.Node, res, name string) {
+func (c *ciCheck) githubContainer(n *yaml.Node, res, name, label string) {
 	if n == nil || n.Kind != yaml.MappingNode {
 		return // container: IMAGE, nothing more to say
 	}
 	if opts, _ := child(n, "options"); opts != nil && opts.Kind == yaml.ScalarNode {
 		if rePrivFlag.MatchString(" " + opts.Value + " ") {
-			c.report(rulePrivileged, opts.Line, res, name, fmt.Sprintf("%s runs privileged (options: --privileged)", name))
+			c.report(rulePrivileged, opts.Line, res, name, fmt.Sprintf("%s runs privileged (options: --privileged)", label))
 		}
 		if m := reSockMount.FindStringSubmatch(opts.Value); m != nil {
-			c.report(ruleDockerSocket, opts.Line, res, name, fmt.Sprintf("%s mounts the Docker socket %s (options)", name, m[1]))
+			c.report(ruleDockerSocket, opts.Line, res, name, fmt.Sprintf("%s mounts the Docker socket %s (options)", label, m[1]))
 		}
 	}
 	if vols, _ := child(n, "volumes"); vols != nil && vols.Kind == yaml.SequenceNode {
@@ -138,9 +139,9 @@ func (c *ciCheck) githubContainer(n *yaml.Node, res, name string) {
 			src, _, _ := strings.Cut(v.Value, ":")
 			switch hostPathKind(src) {
 			case "socket":
-				c.report(ruleDockerSocket, v.Line, res, name, fmt.Sprintf("%s mounts the container runtime socket %s", name, src))
+				c.report(ruleDockerSocket, v.Line, res, name, fmt.Sprintf("%s mounts the container runtime socket %s", label, src))
 			case "sensitive":
-				c.report(ruleSensitiveHostPath, v.Line, res, name, fmt.Sprintf("%s mounts sensitive host path %s", name, src))
+				c.report(ruleSensitiveHostPath, v.Line, res, name, fmt.Sprintf("%s mounts sensitive host path %s", label, src))
 			}
 		}
 	}

@@ -11,9 +11,6 @@ import (
 	"github.com/charterhq/charter/internal/runtime/profile"
 )
 
-// profileFormats are the outputs of `charter profile`.
-var profileFormats = []string{"docker", "compose", "kubernetes", "oci", "seccomp"}
-
 func newProfileCmd(env Env) *cobra.Command {
 	var (
 		format, output, charterPath, seccompPath, imageName, platform string
@@ -41,8 +38,8 @@ func newProfileCmd(env Env) *cobra.Command {
 			"  charter profile docker:api:dev --format seccomp --seccomp-deny ptrace,personality > seccomp.json",
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if !slices.Contains(profileFormats, format) {
-				return fmt.Errorf("unknown format %q (want %s)", format, strings.Join(profileFormats, ", "))
+			if !slices.Contains(profile.Formats, format) {
+				return fmt.Errorf("unknown format %q (want %s)", format, strings.Join(profile.Formats, ", "))
 			}
 			rf := reportFlags{charter: charterPath}
 			pf, err := rf.loadCharter(catalog())
@@ -59,7 +56,7 @@ func newProfileCmd(env Env) *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("%s: %w", args[0], err)
 			}
-			out, err := renderProfile(p, format, seccompPath)
+			out, err := p.Render(format, seccompPath)
 			if err != nil {
 				return err
 			}
@@ -76,7 +73,7 @@ func newProfileCmd(env Env) *cobra.Command {
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVarP(&format, "format", "o", "docker", "output `FORMAT`: "+strings.Join(profileFormats, ", "))
+	fl.StringVarP(&format, "format", "o", "docker", "output `FORMAT`: "+strings.Join(profile.Formats, ", "))
 	fl.StringVar(&output, "output", "", "write to `FILE` instead of standard output")
 	fl.StringVar(&charterPath, "charter", "", "charter file (default ./charter.yaml when present)")
 	fl.StringSliceVar(&deny, "seccomp-deny", nil, "remove `SYSCALLS` (comma-separated) from the default seccomp allowlist")
@@ -87,19 +84,4 @@ func newProfileCmd(env Env) *cobra.Command {
 	fl.BoolVar(&noCache, "no-cache", false, "read every layer again and write nothing to the layer cache")
 	fl.BoolVarP(&quiet, "quiet", "q", false, "print no notes on stderr")
 	return cmd
-}
-
-func renderProfile(p *profile.Profile, format, seccompPath string) ([]byte, error) {
-	switch format {
-	case "docker":
-		return []byte(p.Docker(seccompPath)), nil
-	case "compose":
-		return p.Compose(seccompPath)
-	case "kubernetes":
-		return p.Kubernetes()
-	case "oci":
-		return p.OCIJSON()
-	default:
-		return p.Seccomp.JSON()
-	}
 }

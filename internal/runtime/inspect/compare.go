@@ -85,8 +85,14 @@ func EffectiveCaps(add, drop []string) []string {
 // Compare reports where s differs from the profile p, each difference once.
 func Compare(p *profile.Profile, s Settings) []report.Finding {
 	var out []report.Finding
+	// A manifest's findings sit at the line where its object starts: the message names
+	// the container, as a file may hold several.
+	prefix := ""
+	if s.Location.Path != "" && s.Location.Container != "" {
+		prefix = s.Location.Resource + " [" + s.Location.Container + "]: "
+	}
 	add := func(r report.Rule, format string, args ...any) {
-		out = append(out, r.Finding(s.Location, fmt.Sprintf(format, args...)))
+		out = append(out, r.Finding(s.Location, prefix+fmt.Sprintf(format, args...)))
 	}
 	if s.Privileged {
 		add(rulePRF011, "runs privileged: every capability and device, no seccomp")

@@ -102,6 +102,14 @@ type Runtime struct {
 	// Egress lists "host:port" or "cidr:port" destinations the process may connect to.
 	Egress []string `yaml:"egress,omitempty"`
 	Limits Limits   `yaml:"limits,omitempty"`
+	// Seccomp narrows Docker's default seccomp profile, which the runtime profile applies.
+	Seccomp Seccomp `yaml:"seccomp,omitempty"`
+}
+
+// Seccomp narrows the default seccomp profile.
+type Seccomp struct {
+	// Deny lists syscalls removed from the default allowlist ("ptrace", "personality").
+	Deny []string `yaml:"deny,omitempty"`
 }
 
 // Capabilities are Linux capabilities, written without the CAP_ prefix.

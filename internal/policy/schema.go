@@ -2,6 +2,7 @@ package policy
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -202,7 +203,7 @@ func (d *decoder) signing(n *yaml.Node, s *Signing) error {
 }
 
 func (d *decoder) runtime(n *yaml.Node, rt *Runtime) error {
-	keys := []string{"user", "readOnlyRootFilesystem", "capabilities", "writable", "egress", "limits"}
+	keys := []string{"user", "readOnlyRootFilesystem", "capabilities", "writable", "egress", "limits", "seccomp"}
 	return d.mapping(n, "runtime", keys, func(key string, _, v *yaml.Node) error {
 		at := "runtime." + key
 		var err error
@@ -219,6 +220,8 @@ func (d *decoder) runtime(n *yaml.Node, rt *Runtime) error {
 			rt.Writable, err = d.strings(v, at, validAbsPath)
 		case "egress":
 			rt.Egress, err = d.strings(v, at, validEgress)
+		case "seccomp":
+			err = d.seccomp(v, &rt.Seccomp)
 		default:
 			err = d.limits(v, &rt.Limits)
 		}
@@ -236,6 +239,24 @@ func (d *decoder) capabilities(n *yaml.Node, c *Capabilities) error {
 		}
 		return err
 	})
+}
+
+func (d *decoder) seccomp(n *yaml.Node, s *Seccomp) error {
+	return d.mapping(n, "runtime.seccomp", []string{"deny"}, func(_ string, _, v *yaml.Node) error {
+		var err error
+		s.Deny, err = d.strings(v, "runtime.seccomp.deny", validSyscall)
+		return err
+	})
+}
+
+var syscallPattern = regexp.MustCompile(`^[a-z0-9_]{1,64}$`)
+
+// validSyscall accepts a syscall name as seccomp profiles write it ("ptrace").
+func validSyscall(s string) error {
+	if !syscallPattern.MatchString(s) {
+		return fmt.Errorf("%q is not a syscall name (lower-case, like ptrace or personality)", clip(s))
+	}
+	return nil
 }
 
 func (d *decoder) limits(n *yaml.Node, l *Limits) error {

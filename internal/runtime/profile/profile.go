@@ -170,7 +170,7 @@ func Build(src Source, cf *policy.File, opts Options) (*Profile, error) {
 		func() error { return p.setCapabilities(rt.Capabilities) },
 		func() error { return p.setLimits(rt.Limits) },
 		func() error { return p.setEgress(rt.Egress) },
-		func() error { return p.setSeccomp(opts.SeccompDeny) },
+		func() error { return p.setSeccomp(union(rt.Seccomp.Deny, opts.SeccompDeny)) },
 	}
 	for _, step := range steps {
 		if err := step(); err != nil {
@@ -180,6 +180,17 @@ func Build(src Source, cf *policy.File, opts Options) (*Profile, error) {
 	p.setPorts(cfg.ExposedPorts)
 	p.setProcess(cfg)
 	return p, nil
+}
+
+// union returns a's items, then b's not in a.
+func union(a, b []string) []string {
+	out := slices.Clone(a)
+	for _, x := range b {
+		if !slices.Contains(out, x) {
+			out = append(out, x)
+		}
+	}
+	return out
 }
 
 // pickImageName prefers an explicit name, then the charter's image.name, then the

@@ -451,3 +451,25 @@ func TestOCISpec(t *testing.T) {
 }
 
 func goArch() string { return runtime.GOARCH }
+
+// TestCharterSeccomp: runtime.seccomp.deny narrows the profile like --seccomp-deny, and
+// the two lists add up.
+func TestCharterSeccomp(t *testing.T) {
+	pf, err := policy.Parse("charter.yaml", []byte("version: 1\nruntime:\n  seccomp: { deny: [ ptrace, personality ] }\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := Build(Source{Ref: "docker:x"}, pf, Options{SeccompDeny: []string{"ptrace", "getpriority"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(p.SeccompDeny, []string{"ptrace", "personality", "getpriority"}) {
+		t.Errorf("deny %v", p.SeccompDeny)
+	}
+	if !strings.Contains(p.Docker(""), "--security-opt seccomp=seccomp.json") {
+		t.Error("the docker output does not load the narrowed profile")
+	}
+	if _, err := policy.Parse("charter.yaml", []byte("version: 1\nruntime:\n  seccomp: { deny: [ Ptrace ] }\n")); err == nil {
+		t.Error("the charter accepted a bad syscall name")
+	}
+}

@@ -255,8 +255,11 @@ func writeSBOMs(file string, res *pack.Result) error {
 			ext := filepath.Ext(file)
 			out = strings.TrimSuffix(file, ext) + "-" + platformSuffix(b.Platform) + ext
 		}
+		if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
+			return fmt.Errorf("--sbom-output: %w", err)
+		}
 		if err := writeFileAtomic(out, b.SBOM); err != nil {
-			return err
+			return fmt.Errorf("--sbom-output %s: %w", out, errors.Unwrap(err))
 		}
 	}
 	return nil

@@ -156,7 +156,7 @@ func docLines(docs []*yaml.Node) []int {
 }
 
 // gitlabReserved are .gitlab-ci.yml's top-level keys that are not jobs.
-var gitlabReserved = []string{"stages", "variables", "include", "workflow", "cache", "before_script", "after_script", "spec"}
+var gitlabReserved = []string{"stages", "variables", "include", "workflow", "cache", "before_script", "after_script", "spec", "image", "services"}
 
 // LintGitLabCI checks a .gitlab-ci.yml: docker:dind services (which need a privileged
 // runner, worse without TLS), jobs that use the runner's Docker socket, and script lines
@@ -173,6 +173,10 @@ func LintGitLabCI(path string, data []byte) (*Result, error) {
 			continue
 		}
 		globalVars, _ := child(doc, "variables")
+		if svcs, _ := child(doc, "services"); svcs != nil && svcs.Kind == yaml.SequenceNode {
+			// top-level services: (the older spelling of default: services:)
+			c.gitlabJob("default", &yaml.Node{Kind: yaml.MappingNode, Content: []*yaml.Node{{Kind: yaml.ScalarNode, Value: "services"}, svcs}}, globalVars)
+		}
 		for i := 0; i+1 < len(doc.Content); i += 2 {
 			key, job := doc.Content[i].Value, resolve(doc.Content[i+1])
 			if slices.Contains(gitlabReserved, key) || job == nil || job.Kind != yaml.MappingNode {

@@ -1,0 +1,73 @@
+package manifest
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestGitLabTopLevelServicesAndHiddenJobs(t *testing.T) {
+	res, err := LintGitLabCI(".gitlab-ci.yml", []byte(`image: docker:27
+services:
+  - name: docker:27-dind
+    alias: docker
+.docker:
+  variables: { DOCKER_HOST: "unix:///var/run/docker.sock" }
+build:
+  extends: .docker
+  script: [docker build .]
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := render(res.Findings)
+	for _, want := range []string{
+		".gitlab-ci.yml:3 default[docker:27-dind] MAN002",
+		".gitlab-ci.yml:6 job/.docker MAN001",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("missing %q in\n%s", want, got)
+		}
+	}
+}
+
+func TestGitHubCleanWorkflow(t *testing.T) {
+	res, err := LintGitHubActions("ci.yml", []byte(`on: push
+jobs:
+  test:
+    runs-on: ubuntu-latest
+    container: { image: "golang:1.26", options: "--cpus 2" }
+    services:
+      db: { image: postgres:16, options: "--health-cmd pg_isready" }
+    steps:
+      - run: |
+          echo "--privileged is only a word here"
+          docker run --rm -v "$PWD:/src" golang:1.26 go test ./...
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Findings) != 0 || res.Objects != 1 {
+		t.Errorf("clean workflow: %d objects, findings:\n%s", res.Objects, render(res.Findings))
+	}
+}
+
+func TestComposeVariables(t *testing.T) {
+	for _, tc := range []struct {
+		name, yaml, want string
+	}{
+		{"default taken", "services:\n  a:\n    image: app:${TAG:-latest}\n", "image app:${TAG:-latest} uses :latest"},
+		{"required variable", "services:\n  a:\n    image: app:${TAG:?set TAG}\n    cpus: ${CPUS}\n", "is tagged but not pinned"},
+		{"env reference is no literal", "services:\n  a:\n    image: a@sha256:" + strings.Repeat("0", 64) + "\n    environment: { DB_PASSWORD: \"${DB_PASSWORD}\" }\n", ""},
+		{"nothing outside the file", "services:\n  a:\n    image: a\n    env_file: [missing.env]\n    extends: { file: other.yml, service: base }\n", "image a has no tag"},
+	} {
+		res, err := LintCompose("compose.yaml", []byte(tc.yaml))
+		if err != nil {
+			t.Errorf("%s: %v", tc.name, err)
+			continue
+		}
+		got := render(res.Findings)
+		if tc.want == "" && strings.Contains(got, "MAN011") || tc.want != "" && !strings.Contains(got, tc.want) {
+			t.Errorf("%s: want %q in\n%s", tc.name, tc.want, got)
+		}
+	}
+}

@@ -8,7 +8,8 @@
 #   compose  charter profile --format compose → docker-compose up (when docker-compose is there)
 # Inside, the probe asserts uid ≠ 0, CapEff/CapPrm/CapBnd/CapAmb = 0, NoNewPrivs = 1,
 # Seccomp = 2, a write to a world-writable directory of the root fails with EROFS, the
-# tmpfs is writable, the narrowed seccomp profile denies getpriority, and a child that
+# tmpfs is writable, the seccomp profile narrowed by runtime.seccomp.deny denies
+# getpriority, and a child that
 # allocates 2 GiB is OOM-killed under the 64Mi limit. A weakened config.json makes the
 # probe fail (so the probe can fail). `charter inspect` finds no drift in a container
 # started with the profile's flags, and PRF findings (exit 1) in one started without.
@@ -93,8 +94,9 @@ version: 1
 runtime:
   writable: [ /tmp ]
   limits: { memory: 64Mi, cpu: "0.5", pids: 64 }
+  seccomp: { deny: [ getpriority ] }
 YAML
-PROFILE=("$CHARTER" profile --charter "$DIR/charter.yaml" --seccomp-deny getpriority)
+PROFILE=("$CHARTER" profile --charter "$DIR/charter.yaml")
 
 # expect_pass FILE: every probe check passed, the memory limit among them.
 expect_pass() {
@@ -150,7 +152,7 @@ expect_pass "$DIR/docker.out" dockerd
 # started with docker's defaults and an extra capability has.
 sed -e 's/^docker run/docker run -d --name good/' -e '$ s/$/ sleep/' "$RUN/run.sh" >"$RUN/good.sh"
 (cd "$RUN" && PATH="$(dirname "$DOCKER"):$PATH" bash good.sh) >/dev/null
-"$CHARTER" inspect docker:good --charter "$DIR/charter.yaml" --seccomp-deny getpriority >"$DIR/inspect-good.out" \
+"$CHARTER" inspect docker:good --charter "$DIR/charter.yaml" >"$DIR/inspect-good.out" \
   || { cat "$DIR/inspect-good.out" >&2; fail "charter inspect found drift in a container started with the profile"; }
 "$DOCKER" run -d --name bad --cap-add SYS_ADMIN --security-opt seccomp=unconfined charter-probe:it sleep >/dev/null
 set +e
@@ -183,7 +185,7 @@ fi
 
 # --- Kubernetes manifests ----------------------------------------------------------------
 "${PROFILE[@]}" docker:charter-probe:it --format kubernetes >"$DIR/k8s.yaml"
-"$CHARTER" inspect "$DIR/k8s.yaml" --charter "$DIR/charter.yaml" --seccomp-deny getpriority >/dev/null \
+"$CHARTER" inspect "$DIR/k8s.yaml" --charter "$DIR/charter.yaml" >/dev/null \
   || fail "charter inspect found drift in charter's own Kubernetes manifest"
 set +e
 "$CHARTER" inspect internal/runtime/inspect/testdata/risky.yaml --charter "$DIR/charter.yaml" >/dev/null

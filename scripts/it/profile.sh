@@ -9,9 +9,8 @@
 # Inside, the probe asserts uid ≠ 0, CapEff/CapPrm/CapBnd/CapAmb = 0, NoNewPrivs = 1,
 # Seccomp = 2, a write to a world-writable directory of the root fails with EROFS, the
 # tmpfs is writable, the seccomp profile narrowed by runtime.seccomp.deny denies
-# getpriority, and a child that
-# allocates 2 GiB is OOM-killed under the 64Mi limit. A weakened config.json makes the
-# probe fail (so the probe can fail). `charter inspect` finds no drift in a container
+# getpriority, and a child that allocates 2 GiB is OOM-killed under the 64Mi limit. A
+# weakened config.json makes the probe fail (so the probe can fail). `charter inspect` finds no drift in a container
 # started with the profile's flags, and PRF findings (exit 1) in one started without.
 #
 #   scripts/it/profile.sh          # a missing tool skips, unless CI=true (then it fails)

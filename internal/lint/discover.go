@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/charterhq/charter/internal/manifest"
@@ -60,7 +61,7 @@ var manifestSkipDirs = map[string]bool{"vendor": true, "third_party": true}
 // content, so random YAML (a linter config, an OpenAPI spec) is left alone.
 func discover(ctx context.Context, root string, manifests bool) (found, []string, error) {
 	var out found
-	var warnings []string
+	var warnings, patches []string
 	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
 		if ctxErr := ctx.Err(); ctxErr != nil {
 			return ctxErr
@@ -87,6 +88,9 @@ func discover(ctx context.Context, root string, manifests bool) (found, []string
 		if IsDockerfileName(d.Name()) {
 			out.dockerfiles = append(out.dockerfiles, p)
 		} else if manifests && manifestCandidate(d.Name()) && !underSkipped(root, p) {
+			if isKustomization(d.Name()) {
+				patches = append(patches, kustomizePatches(p)...)
+			}
 			kind, warning := detectFile(p)
 			if warning != "" {
 				warnings = append(warnings, warning)
@@ -97,7 +101,37 @@ func discover(ctx context.Context, root string, manifests bool) (found, []string
 		}
 		return nil
 	})
+	if len(patches) > 0 {
+		out.manifests = slices.DeleteFunc(out.manifests, func(m manifestFile) bool {
+			if slices.Contains(patches, filepath.Clean(m.path)) {
+				warnings = append(warnings, m.path+": a kustomize patch, skipped: lint the built output, e.g. kustomize build DIR | charter lint -")
+				return true
+			}
+			return false
+		})
+	}
 	return out, warnings, err
+}
+
+func isKustomization(name string) bool {
+	switch name {
+	case "kustomization.yaml", "kustomization.yml", "Kustomization":
+		return true
+	}
+	return false
+}
+
+// kustomizePatches returns the patch files a kustomization names, as paths beside it.
+func kustomizePatches(p string) []string {
+	data, err := readManifest(p)
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, rel := range manifest.KustomizePatches(data) {
+		out = append(out, filepath.Join(filepath.Dir(p), filepath.FromSlash(rel)))
+	}
+	return out
 }
 
 func manifestCandidate(name string) bool {

@@ -138,3 +138,24 @@ policy:
 		}
 	}
 }
+
+func TestRunKustomizePatchesAndPartialObjects(t *testing.T) {
+	dir := writeTree(t, map[string]string{
+		"overlays/prod/kustomization.yaml": "resources: [../../base]\npatches:\n  - path: resources.yaml\npatchesStrategicMerge: [replicas.yaml]\n",
+		"overlays/prod/resources.yaml":     "apiVersion: apps/v1\nkind: Deployment\nmetadata: { name: web }\nspec:\n  template:\n    spec:\n      containers: [{ name: app, resources: { limits: { cpu: 1 } } }]\n",
+		"overlays/prod/replicas.yaml":      "apiVersion: apps/v1\nkind: Deployment\nmetadata: { name: web }\nspec: { replicas: 3 }\n",
+		"other/scale.yaml":                 "apiVersion: apps/v1\nkind: Deployment\nmetadata: { name: api }\nspec: { replicas: 2 }\n",
+	})
+	r, err := Run(context.Background(), dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Findings) != 0 {
+		t.Errorf("patches linted on their own: %v", paths(r))
+	}
+	for _, want := range []string{"resources.yaml: a kustomize patch", "replicas.yaml: a kustomize patch", "other/scale.yaml: line 1: Deployment api has no spec.template"} {
+		if !slices.ContainsFunc(r.Warnings, func(w string) bool { return strings.Contains(w, want) }) {
+			t.Errorf("no warning %q in %v", want, r.Warnings)
+		}
+	}
+}

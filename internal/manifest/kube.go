@@ -121,7 +121,9 @@ func (res *KubeResult) object(n *yaml.Node, depth int) error {
 	}
 	for _, p := range path {
 		if obj.node, _ = child(obj.node, p); obj.node == nil {
-			return &ParseError{Line: n.Line, Err: fmt.Errorf("%s %s has no %s", kind, obj.Resource.Name, strings.Join(path, "."))}
+			// A partial object, as in a kustomize patch: nothing to check.
+			res.Warnings = append(res.Warnings, fmt.Sprintf("line %d: %s %s has no %s; skipped", n.Line, kind, obj.Resource.Name, strings.Join(path, ".")))
+			return nil
 		}
 	}
 	if err := decodeTemplate(obj.node, &obj.Template); err != nil {
@@ -224,4 +226,33 @@ type Result struct {
 	Warnings []string
 	// Objects counts what was checked: Kubernetes objects, compose services, CI jobs.
 	Objects int
+}
+
+// KustomizePatches returns the files a kustomization.yaml names as patches
+// (patchesStrategicMerge, patches[].path, patchesJson6902[].path), relative to its
+// folder. Such a file holds part of an object, to be merged into a base: it is linted
+// as part of `kustomize build` output, not on its own.
+func KustomizePatches(data []byte) []string {
+	docs, err := decodeDocuments(data)
+	if err != nil || len(docs) == 0 {
+		return nil
+	}
+	var out []string
+	if l, _ := child(docs[0], "patchesStrategicMerge"); l != nil && l.Kind == yaml.SequenceNode {
+		for _, it := range l.Content {
+			if it.Kind == yaml.ScalarNode && !strings.Contains(it.Value, "\n") {
+				out = append(out, it.Value)
+			}
+		}
+	}
+	for _, key := range []string{"patches", "patchesJson6902"} {
+		if l, _ := child(docs[0], key); l != nil && l.Kind == yaml.SequenceNode {
+			for _, it := range l.Content {
+				if p := scalar(it, "path"); p != "" {
+					out = append(out, p)
+				}
+			}
+		}
+	}
+	return out
 }

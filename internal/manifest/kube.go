@@ -35,7 +35,15 @@ type Object struct {
 	Template corev1.PodTemplateSpec
 	// node is the template's YAML node, for field lines.
 	node *yaml.Node
+	// ignore is the object's charter.dev/ignore annotation, if any.
+	ignore *pragma
 }
+
+// IgnoreAnnotation on a workload (or its pod template) suppresses rules for that
+// object in `charter lint`: "MAN005,MAN009 reason". Unlike a comment, it survives
+// kustomize build. The admission webhook does not honour it: a workload cannot exempt
+// itself there; charter.yaml's admission exemptions do that.
+const IgnoreAnnotation = "charter.dev/ignore"
 
 // KubeResult is what decoding a Kubernetes stream found.
 type KubeResult struct {
@@ -129,6 +137,14 @@ func (res *KubeResult) object(n *yaml.Node, depth int) error {
 	if err := decodeTemplate(obj.node, &obj.Template); err != nil {
 		return err
 	}
+	ann, _ := child(meta, "annotations")
+	v := scalar(ann, IgnoreAnnotation)
+	if v == "" {
+		v = obj.Template.Annotations[IgnoreAnnotation]
+	}
+	if v != "" {
+		obj.ignore = parseIgnoreValue(v)
+	}
 	res.Objects = append(res.Objects, obj)
 	return nil
 }
@@ -211,7 +227,15 @@ func LintKubernetes(path string, data []byte) (*Result, error) {
 	}
 	r := &Result{Objects: kr.Count}
 	for i := range kr.Objects {
-		r.Findings = append(r.Findings, kr.Objects[i].Check(path)...)
+		fs := kr.Objects[i].Check(path)
+		if pr := kr.Objects[i].ignore; pr != nil {
+			for j := range fs {
+				if pr.names(&fs[j]) {
+					fs[j].Suppressed = &report.Suppression{By: "pragma", Reason: pr.reason}
+				}
+			}
+		}
+		r.Findings = append(r.Findings, fs...)
 	}
 	for _, w := range kr.Warnings {
 		r.Warnings = append(r.Warnings, path+": "+w)

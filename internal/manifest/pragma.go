@@ -109,14 +109,34 @@ func (p *pragmas) match(f *report.Finding) (pragma, bool) {
 	}
 	for _, g := range groups {
 		for _, pr := range g {
-			for _, id := range pr.ids {
-				if strings.EqualFold(id, f.Rule) || hasAlias(f, id) {
-					return pr, true
-				}
+			if pr.names(f) {
+				return pr, true
 			}
 		}
 	}
 	return pragma{}, false
+}
+
+// names reports whether the pragma names the finding's rule or one of its aliases.
+func (pr *pragma) names(f *report.Finding) bool {
+	for _, id := range pr.ids {
+		if strings.EqualFold(id, f.Rule) || hasAlias(f, id) {
+			return true
+		}
+	}
+	return false
+}
+
+// parseIgnoreValue reads "ID[,ID] reason", as in a charter.dev/ignore annotation.
+func parseIgnoreValue(v string) *pragma {
+	ids, reason, _ := strings.Cut(strings.TrimSpace(v), " ")
+	pr := &pragma{reason: strings.TrimSpace(reason)}
+	for _, id := range strings.Split(ids, ",") {
+		if id = strings.TrimSpace(id); id != "" {
+			pr.ids = append(pr.ids, id)
+		}
+	}
+	return pr
 }
 
 func hasAlias(f *report.Finding, id string) bool {

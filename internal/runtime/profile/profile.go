@@ -141,7 +141,8 @@ type Options struct {
 	ImageName string
 	// SeccompDeny lists syscalls removed from the default seccomp allowlist.
 	SeccompDeny []string
-	// Arch is the Go architecture (GOARCH) the OCI spec is for; default: this machine's.
+	// Arch is the Go architecture (GOARCH) the OCI spec is for; default: the image's,
+	// else this machine's.
 	Arch string
 }
 
@@ -155,6 +156,9 @@ func Build(src Source, cf *policy.File, opts Options) (*Profile, error) {
 		imageName = cf.Image.Name
 	}
 	p := &Profile{ReadOnlyRootFilesystem: true, NoNewPrivileges: true, Arch: opts.Arch}
+	if p.Arch == "" && src.Config != nil {
+		p.Arch = src.Config.Architecture // the seccomp filter is resolved for the image's platform
+	}
 	if p.Arch == "" {
 		p.Arch = goruntime.GOARCH
 	}
@@ -243,12 +247,7 @@ func dnsName(ref string) string {
 // note records a default or a limit of the output. Control characters (an image's
 // VOLUME or USER may hold any) are replaced, so a note stays one comment line.
 func (p *Profile) note(format string, args ...any) {
-	p.Notes = append(p.Notes, strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f {
-			return '?'
-		}
-		return r
-	}, fmt.Sprintf(format, args...)))
+	p.Notes = append(p.Notes, oneLine(fmt.Sprintf(format, args...)))
 }
 
 // mountPath accepts paths every runtime's mount syntax carries without quoting: no

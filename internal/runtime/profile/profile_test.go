@@ -473,3 +473,19 @@ func TestCharterSeccomp(t *testing.T) {
 		t.Error("the charter accepted a bad syscall name")
 	}
 }
+
+// TestArchFromImage: the OCI spec's seccomp filter is for the image's architecture.
+func TestArchFromImage(t *testing.T) {
+	src := Source{Ref: "docker:x", Config: &v1.ConfigFile{Architecture: "arm64", Config: v1.Config{Cmd: []string{"/x"}}}}
+	p, err := Build(src, nil, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec, err := p.OCI()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a := spec.Linux.Seccomp.Architectures; len(a) != 2 || a[0] != "SCMP_ARCH_AARCH64" {
+		t.Errorf("architectures %v", a)
+	}
+}

@@ -29,6 +29,9 @@ type Settings struct {
 	// Seccomp is "default" (the runtime's), "custom" (a profile of its own) or
 	// "unconfined".
 	Seccomp string
+	// SeccompProfile is the custom profile's content, when the runtime shows it (Docker
+	// keeps the JSON it was given); nil otherwise.
+	SeccompProfile *profile.Seccomp
 	// MemoryBytes, MilliCPU and Pids are the limits; 0 means none. Pids is -1 where the
 	// runtime cannot express one per container (Kubernetes).
 	MemoryBytes, MilliCPU, Pids int64
@@ -113,6 +116,8 @@ func Compare(p *profile.Profile, s Settings) []report.Finding {
 		add(rulePRF006, "runs without a seccomp filter")
 	case s.Seccomp == SeccompDefault && len(p.SeccompDeny) > 0:
 		add(rulePRF006, "runs the runtime's default seccomp profile; the charter's profile also denies %s", strings.Join(p.SeccompDeny, ", "))
+	case s.SeccompProfile != nil:
+		compareSeccomp(p, s.SeccompProfile, add)
 	}
 	compareLimits(p, s, add)
 	for _, ns := range s.HostNamespaces {
@@ -207,5 +212,29 @@ func compareLimits(p *profile.Profile, s Settings, add addFunc) {
 		add(rulePRF009, "no process limit; the profile sets %d", p.Limits.Pids)
 	case s.Pids > p.Limits.Pids:
 		add(rulePRF009, "process limit %d is above the profile's %d", s.Pids, p.Limits.Pids)
+	}
+}
+
+// compareSeccomp checks a custom seccomp profile's content: it must deny by default, and
+// allow none of the syscalls the charter denies.
+func compareSeccomp(p *profile.Profile, sc *profile.Seccomp, add addFunc) {
+	switch sc.DefaultAction {
+	case "SCMP_ACT_ALLOW", "SCMP_ACT_LOG", "SCMP_ACT_TRACE", "SCMP_ACT_NOTIFY":
+		add(rulePRF006, "runs a custom seccomp profile whose default action is %s: every syscall it does not list is allowed", sc.DefaultAction)
+		return
+	}
+	var allowed []string
+	for _, r := range sc.Syscalls {
+		if r.Action != "SCMP_ACT_ALLOW" && r.Action != "SCMP_ACT_LOG" {
+			continue
+		}
+		for _, n := range r.Names {
+			if slices.Contains(p.SeccompDeny, n) && !slices.Contains(allowed, n) {
+				allowed = append(allowed, n)
+			}
+		}
+	}
+	if len(allowed) > 0 {
+		add(rulePRF006, "runs a custom seccomp profile that allows %s, which the charter denies", strings.Join(allowed, ", "))
 	}
 }

@@ -16,6 +16,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/charterhq/charter/internal/report"
+	"github.com/charterhq/charter/internal/runtime/profile"
 )
 
 // maxInspect bounds a daemon's answer; a real one is a few kilobytes.
@@ -101,6 +102,10 @@ func ParseDocker(data []byte) (*DockerContainer, error) {
 			s.Seccomp = SeccompUnconfined
 		case k == "seccomp" && v != "" && v != "builtin":
 			s.Seccomp = SeccompCustom
+			var sc profile.Seccomp
+			if json.Unmarshal([]byte(v), &sc) == nil && sc.DefaultAction != "" {
+				s.SeccompProfile = &sc
+			}
 		}
 	}
 	switch {

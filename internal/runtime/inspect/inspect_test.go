@@ -48,8 +48,11 @@ func TestDockerFixtures(t *testing.T) {
 		{"docker-good.json", nil, nil},
 		// The same, but the charter narrows seccomp and the container runs Docker's default.
 		{"docker-good.json", []string{"ptrace"}, []string{"PRF006"}},
-		// A custom seccomp profile counts as the narrowed one; limits below the profile's are fine.
-		{"docker-narrow.json", []string{"ptrace"}, nil},
+		// A custom seccomp profile (charter's, denying getpriority) is read: it denies what
+		// the charter denies, and limits below the profile's are fine...
+		{"docker-narrow.json", []string{"getpriority"}, nil},
+		// ...but it allows ptrace, which this charter denies.
+		{"docker-narrow.json", []string{"ptrace", "getpriority"}, []string{"PRF006"}},
 		// --cap-add SYS_ADMIN --security-opt seccomp=unconfined, nothing else.
 		{"docker-bad.json", nil, []string{"PRF003", "PRF004", "PRF005", "PRF006", "PRF007", "PRF008", "PRF009", "PRF013"}},
 		// --privileged --user 0 --pid host -v DIR:/data --memory 1g.
@@ -193,5 +196,19 @@ func TestKubernetesErrors(t *testing.T) {
 	ss, err := ParseKubernetes("list.yaml", []byte("kind: List\nitems:\n- kind: Pod\n  metadata: {name: p}\n  spec: {containers: [{name: c}]}\n"))
 	if err != nil || len(ss) != 1 {
 		t.Errorf("List: %v %v", ss, err)
+	}
+}
+
+func TestCustomSeccompAllowAll(t *testing.T) {
+	data := []byte(`{"Id":"x","Name":"/x","Config":{"User":"1000"},"HostConfig":{"ReadonlyRootfs":true,"CapDrop":["ALL"],` +
+		`"SecurityOpt":["no-new-privileges","seccomp={\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":[]}"],` +
+		`"Memory":1,"NanoCpus":1000000,"PidsLimit":1,"NetworkMode":"none"}}`)
+	dc, err := ParseDocker(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fs := Compare(testProfile(t, nil), dc.Settings)
+	if got := rules(fs); !slices.Equal(got, []string{"PRF006"}) || !strings.Contains(fs[0].Message, "SCMP_ACT_ALLOW") {
+		t.Errorf("%v", fs)
 	}
 }

@@ -41,8 +41,9 @@ var (
 	rulePRF006 = rule("PRF006", report.Medium, "Seccomp not applied",
 		"The container runs without a seccomp filter (unconfined, or Kubernetes with no "+
 			"seccompProfile, which the kubelet treats as unconfined unless SeccompDefault is on), "+
-			"or with the runtime's default where the charter narrows it: every syscall of the "+
-			"kernel is reachable.",
+			"or with the runtime's default where the charter narrows it, or with a custom "+
+			"profile (its content as Docker keeps it) that allows every syscall by default or "+
+			"one runtime.seccomp.deny lists: syscalls the contract rules out are reachable.",
 		"Use the runtime's default profile (RuntimeDefault) or the charter's narrowed one (Localhost, --security-opt seccomp=FILE).", refPSS)
 	rulePRF007 = rule("PRF007", report.Medium, "Memory limit missing or above the charter",
 		"The container has no memory limit, or a higher one than the profile: one leaking "+

@@ -65,7 +65,7 @@ func containerOf(leaf, parent string) (c Container, ok bool) {
 	if strings.HasPrefix(leaf, "libpod-") && hex64.MatchString(strings.TrimPrefix(leaf, "libpod-")) {
 		return Container{Runtime: "podman", ID: strings.TrimPrefix(leaf, "libpod-")}, true
 	}
-	if hostCgroups[leaf] || strings.HasSuffix(leaf, ".slice") || strings.HasSuffix(leaf, ".scope") ||
+	if hostCgroups[leaf] || strings.HasSuffix(leaf, ".slice") || strings.HasSuffix(leaf, ".scope") || strings.HasSuffix(leaf, ".service") ||
 		strings.HasPrefix(leaf, "pod") && podSlice.MatchString(leaf) {
 		return Container{}, false
 	}

@@ -22,6 +22,7 @@ const (
 	monitorBPFProgOnSysEnter = "on_sys_enter"
 	monitorBPFVarCgroupV1    = "cgroup_v1"
 	monitorBPFVarOwnTgid     = "own_tgid"
+	monitorBPFVarUnusedEvent = "unused_event"
 )
 
 // loadMonitorBPF returns the embedded CollectionSpec for monitorBPF.
@@ -82,8 +83,9 @@ type monitorBPFMapSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type monitorBPFVariableSpecs struct {
-	CgroupV1 *ebpf.VariableSpec `ebpf:"cgroup_v1"`
-	OwnTgid  *ebpf.VariableSpec `ebpf:"own_tgid"`
+	CgroupV1    *ebpf.VariableSpec `ebpf:"cgroup_v1"`
+	OwnTgid     *ebpf.VariableSpec `ebpf:"own_tgid"`
+	UnusedEvent *ebpf.VariableSpec `ebpf:"unused_event"`
 }
 
 // monitorBPFObjects contains all objects after they have been loaded into the kernel.
@@ -121,8 +123,9 @@ func (m *monitorBPFMaps) Close() error {
 //
 // It can be passed to loadMonitorBPFObjects or ebpf.CollectionSpec.LoadAndAssign.
 type monitorBPFVariables struct {
-	CgroupV1 *ebpf.Variable `ebpf:"cgroup_v1"`
-	OwnTgid  *ebpf.Variable `ebpf:"own_tgid"`
+	CgroupV1    *ebpf.Variable `ebpf:"cgroup_v1"`
+	OwnTgid     *ebpf.Variable `ebpf:"own_tgid"`
+	UnusedEvent *ebpf.Variable `ebpf:"unused_event"`
 }
 
 // monitorBPFPrograms contains all programs after they have been loaded into the kernel.

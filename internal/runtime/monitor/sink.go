@@ -95,11 +95,13 @@ type Webhook struct {
 	queue    chan []byte
 	attempts int
 	backoff  time.Duration
-	failed   atomic.Uint64
-	done     chan struct{}
-	once     sync.Once
-	ctx      context.Context
-	cancel   context.CancelFunc
+	// queueDrainWait bounds how long Close waits for queued alerts.
+	queueDrainWait time.Duration
+	failed         atomic.Uint64
+	done           chan struct{}
+	once           sync.Once
+	ctx            context.Context
+	cancel         context.CancelFunc
 }
 
 // NewWebhook starts the sender. Close stops it after the queue drains (bounded by a
@@ -110,7 +112,7 @@ func NewWebhook(url string, client *http.Client) *Webhook {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	w := &Webhook{url: url, client: client, queue: make(chan []byte, 1024), attempts: 3,
-		backoff: 500 * time.Millisecond, done: make(chan struct{}), ctx: ctx, cancel: cancel}
+		backoff: 500 * time.Millisecond, queueDrainWait: 5 * time.Second, done: make(chan struct{}), ctx: ctx, cancel: cancel}
 	go w.send()
 	return w
 }
@@ -181,7 +183,7 @@ func (w *Webhook) Close() error {
 	w.once.Do(func() { close(w.queue) })
 	select {
 	case <-w.done:
-	case <-time.After(5 * time.Second):
+	case <-time.After(w.queueDrainWait):
 		w.cancel()
 		<-w.done
 	}

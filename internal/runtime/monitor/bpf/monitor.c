@@ -64,6 +64,9 @@ struct event {
 	char args[ARGS_LEN];
 };
 
+// Keeps struct event in the object's BTF, where a test checks decode's offsets against it.
+const struct event *unused_event __attribute__((unused));
+
 // Set by the loader before the object is loaded.
 volatile const __u32 own_tgid = 0;
 volatile const __u32 cgroup_v1 = 1; // read the memory controller's v1 hierarchy, else cgroup v2

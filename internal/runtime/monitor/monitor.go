@@ -329,7 +329,13 @@ func (m *Monitor) handle(ctx context.Context, e *Event) {
 
 // track finds or creates what the monitor knows of the event's cgroup.
 func (m *Monitor) track(ctx context.Context, e *Event) *tracked {
+	// Whether the process has a pid namespace of its own is part of the key: a runtime's
+	// helper (runc init joining a container) is in the container's cgroup before it is
+	// in its namespaces, and must not decide for the container's own processes.
 	key := e.CgroupParent + "/" + e.CgroupLeaf
+	if e.PIDNSLevel > 0 {
+		key += "\x00ns"
+	}
 	if t := m.containers[key]; t != nil {
 		return t
 	}

@@ -134,6 +134,12 @@ func TestMonitorCatchesMisbehaviour(t *testing.T) {
 	// The index of the image loads in the background; exec events wait for it.
 	good.run(t, fmt.Sprintf("/bin/true; cat /etc/shadow >/dev/null; exec 3<>/dev/tcp/127.0.0.1/%d", allowed))
 	tmp := t.TempDir()
+	// A runtime's helper joins the cgroup before the namespaces (runc exec does): its
+	// events come first and must not decide for the container's own processes.
+	helper := exec.Command("/bin/bash", "-c", "echo $$ > "+bad.cgroup+"/cgroup.procs && /bin/true")
+	if out, err := helper.CombinedOutput(); err != nil {
+		t.Fatalf("helper: %v\n%s", err, out)
+	}
 	bad.run(t, fmt.Sprintf(`/bin/bash -c true
 cat /etc/shadow >/dev/null
 : > /etc/charter-monitor-test-%[1]s/x 2>/dev/null

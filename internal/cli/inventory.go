@@ -114,6 +114,9 @@ func newInventoryAddCmd(env Env) *cobra.Command {
 	return cmd
 }
 
+// addBatch is the most images one transaction of a bulk add records.
+const addBatch = 64
+
 type addOptions struct {
 	imf  imageFlags
 	jobs int
@@ -155,25 +158,57 @@ func addImages(ctx context.Context, env Env, store inventory.Store, refs []strin
 	go func() { wg.Wait(); close(done) }()
 	var failed []string
 	var added, present int
-	for r := range done {
-		err := r.err
-		var isNew bool
-		if err == nil {
-			isNew, err = store.Add(ctx, r.img)
+	fail := func(ref string, err error) {
+		failed = append(failed, ref)
+		o.prog.done()
+		fmt.Fprintf(env.Stderr, "charter: %s: %s\n", ref, oneLine(err.Error()))
+	}
+	var batch []read
+	flush := func() {
+		imgs := make([]*inventory.Image, len(batch))
+		for i := range batch {
+			imgs[i] = batch[i].img
 		}
-		switch {
-		case err != nil:
-			failed = append(failed, r.ref)
-			o.prog.done()
-			fmt.Fprintf(env.Stderr, "charter: %s: %s\n", r.ref, oneLine(err.Error()))
-		case isNew:
-			added++
-			fmt.Fprintf(o.out, "added    %s  %s  (%d packages)\n", shortDigest(r.img.Digest), r.ref, len(r.img.Packages))
-		default:
-			present++
-			fmt.Fprintf(o.out, "present  %s  %s\n", shortDigest(r.img.Digest), r.ref)
+		isNew, err := store.AddAll(ctx, imgs)
+		for i, r := range batch {
+			switch {
+			case err != nil:
+				fail(r.ref, err)
+			case isNew[i]:
+				added++
+				fmt.Fprintf(o.out, "added    %s  %s  (%d packages)\n", shortDigest(r.img.Digest), r.ref, len(r.img.Packages))
+			default:
+				present++
+				fmt.Fprintf(o.out, "present  %s  %s\n", shortDigest(r.img.Digest), r.ref)
+			}
 		}
+		batch = batch[:0]
 		o.prog.update("inventory: %d/%d images (%d added, %d already present, %d failed)", added+present+len(failed), len(refs), added, present, len(failed))
+	}
+	for r := range done {
+		if r.err != nil {
+			fail(r.ref, r.err)
+			continue
+		}
+		batch = append(batch, r)
+		// commit what the readers have ready, up to addBatch images in one transaction
+	drain:
+		for len(batch) < addBatch {
+			select {
+			case more, ok := <-done:
+				if !ok {
+					break drain
+				}
+				if more.err != nil {
+					fail(more.ref, more.err)
+					continue
+				}
+				batch = append(batch, more)
+			default:
+				break drain
+			}
+		}
+		flush()
 	}
 	o.prog.done()
 	if err := ctx.Err(); err != nil {

@@ -431,3 +431,21 @@ func TestDiffReleases(t *testing.T) {
 		t.Error("an environment value was printed")
 	}
 }
+
+// TestWriteFleet writes the inventory and diff test images as OCI layouts into
+// $CHARTER_WRITE_FLEET (base/, app1/, app2/, hotfix/), for the examples in
+// docs/inventory.md and docs/diff.md; it does nothing otherwise.
+func TestWriteFleet(t *testing.T) {
+	dir := os.Getenv("CHARTER_WRITE_FLEET")
+	if dir == "" {
+		t.Skip("CHARTER_WRITE_FLEET is not set")
+	}
+	f := buildFleet(t)
+	for _, ref := range []string{f.base, f.app1, f.app2, f.hotfix} {
+		src := strings.TrimPrefix(ref, "oci-dir:")
+		src = src[:strings.LastIndexByte(src, ':')]
+		if err := os.CopyFS(filepath.Join(dir, filepath.Base(src)), os.DirFS(src)); err != nil {
+			t.Fatal(err)
+		}
+	}
+}

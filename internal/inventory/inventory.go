@@ -114,6 +114,9 @@ type Store interface {
 	// only has its reference updated (an SBOM's "sbom:FILE" never replaces an image
 	// reference).
 	Add(ctx context.Context, img *Image) (added bool, err error)
+	// AddAll is Add for many images in one transaction: what bulk adds use, since one
+	// commit for many images writes each touched index page once.
+	AddAll(ctx context.Context, imgs []*Image) (added []bool, err error)
 	// RecordDeployment records that the image with d.Digest runs in d.Cluster,
 	// d.Namespace, d.Workload at d.LastSeen (now when zero). The image need not be in
 	// the inventory yet. It is what the admission webhook calls for each admitted pod.

@@ -33,41 +33,65 @@ func (img *Image) ident() string {
 func (s *sqlStore) Close() error { return s.db.Close() }
 
 func (s *sqlStore) Add(ctx context.Context, img *Image) (bool, error) {
-	if img.Reference == "" && img.Digest == "" {
-		return false, errors.New("inventory: an image needs a digest or a reference")
+	added, err := s.AddAll(ctx, []*Image{img})
+	if err != nil {
+		return false, err
 	}
+	return added[0], nil
+}
+
+func (s *sqlStore) AddAll(ctx context.Context, imgs []*Image) ([]bool, error) {
+	added := make([]bool, len(imgs))
+	if len(imgs) == 0 {
+		return added, nil
+	}
+	for _, img := range imgs {
+		if img.Reference == "" && img.Digest == "" {
+			return nil, errors.New("inventory: an image needs a digest or a reference")
+		}
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = tx.Rollback() }()
+	ids := make([]int64, len(imgs))
+	for i, img := range imgs {
+		if ids[i], added[i], err = s.insertImage(ctx, tx, img); err != nil {
+			return nil, err
+		}
+		if added[i] {
+			if err := s.addLayers(ctx, tx, ids[i], img.Layers); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if err := s.addPackages(ctx, tx, imgs, ids, added); err != nil {
+		return nil, err
+	}
+	return added, tx.Commit()
+}
+
+// insertImage records the image row, or updates the reference of one recorded before
+// (keeping its packages). An SBOM's "sbom:FILE" never replaces an image reference.
+func (s *sqlStore) insertImage(ctx context.Context, tx *sql.Tx, img *Image) (int64, bool, error) {
 	added := img.Added
 	if added.IsZero() {
 		added = nowUTC()
 	}
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return false, err
-	}
-	defer func() { _ = tx.Rollback() }()
 	var id int64
-	err = tx.QueryRowContext(ctx, s.d.bind(`INSERT INTO images (ident, digest, reference, created, added, distro, packages)
+	err := tx.QueryRowContext(ctx, s.d.bind(`INSERT INTO images (ident, digest, reference, created, added, distro, packages)
 		VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (ident) DO NOTHING RETURNING id`),
 		img.ident(), img.Digest, img.Reference, nullTime(img.Created), added.UTC(), img.Distro, len(img.Packages)).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
-		// recorded before: keep its packages and take the new name, unless the new name
-		// is an SBOM file's and the old one an image reference
-		if _, err := tx.ExecContext(ctx, s.d.bind(`UPDATE images SET reference = ? WHERE ident = ? AND (reference LIKE 'sbom:%' OR ? NOT LIKE 'sbom:%')`),
-			img.Reference, img.ident(), img.Reference); err != nil {
-			return false, err
-		}
-		return false, tx.Commit()
+		_, err := tx.ExecContext(ctx, s.d.bind(`UPDATE images SET reference = ? WHERE ident = ? AND (reference LIKE 'sbom:%' OR ? NOT LIKE 'sbom:%')`),
+			img.Reference, img.ident(), img.Reference)
+		return 0, false, err
 	}
 	if err != nil {
-		return false, fmt.Errorf("recording image %s: %w", img.Reference, err)
+		return 0, false, fmt.Errorf("recording image %s: %w", img.Reference, err)
 	}
-	if err := s.addLayers(ctx, tx, id, img.Layers); err != nil {
-		return false, err
-	}
-	if err := s.addPackages(ctx, tx, id, img.Packages); err != nil {
-		return false, err
-	}
-	return true, tx.Commit()
+	return id, true, nil
 }
 
 func nullTime(t time.Time) sql.NullTime {
@@ -78,41 +102,136 @@ func nullTime(t time.Time) sql.NullTime {
 }
 
 func (s *sqlStore) addLayers(ctx context.Context, tx *sql.Tx, id int64, layers []string) error {
-	return s.insertRows(ctx, tx, `INSERT INTO image_layers (image_id, idx, diff_id) VALUES `, 3, len(layers), func(i int) []any {
+	return s.insertRows(ctx, tx, layersTable, len(layers), func(i int) []any {
 		return []any{id, i, layers[i]}
 	})
 }
 
-// insertRows inserts n rows of cols columns with multi-row INSERTs, as many rows per
-// statement as the dialect's parameter limit allows.
-func (s *sqlStore) insertRows(ctx context.Context, tx *sql.Tx, prefix string, cols, n int, row func(int) []any) error {
+// table names the columns of a bulk insert and their PostgreSQL array types.
+type table struct {
+	name   string
+	cols   []string
+	types  []string // "bigint", "int" or "text"
+	suffix string   // ON CONFLICT …
+}
+
+// insertRows inserts n rows: on SQLite with multi-row INSERTs of as many rows as the
+// parameter limit allows (the statement for a whole chunk parsed once); on PostgreSQL
+// with one INSERT … SELECT FROM unnest(arrays), one parameter per column, whatever n.
+func (s *sqlStore) insertRows(ctx context.Context, tx *sql.Tx, t table, n int, row func(int) []any) error {
+	if n == 0 {
+		return nil
+	}
+	if s.d.dollar {
+		return s.insertUnnest(ctx, tx, t, n, row)
+	}
+	cols := len(t.cols)
+	prefix := `INSERT INTO ` + t.name + ` (` + strings.Join(t.cols, ", ") + `) VALUES `
 	per := min(s.d.maxParams/cols, 500)
+	var full *sql.Stmt
+	defer func() {
+		if full != nil {
+			_ = full.Close()
+		}
+	}()
 	for start := 0; start < n; start += per {
 		end := min(start+per, n)
 		args := make([]any, 0, (end-start)*cols)
 		for i := start; i < end; i++ {
 			args = append(args, row(i)...)
 		}
-		if _, err := tx.ExecContext(ctx, s.d.bind(prefix+placeholders(end-start, cols)), args...); err != nil {
+		q := prefix + placeholders(end-start, cols) + t.suffix
+		var err error
+		switch {
+		case end-start < per:
+			_, err = tx.ExecContext(ctx, q, args...)
+		case full == nil:
+			if full, err = tx.PrepareContext(ctx, q); err == nil {
+				_, err = full.ExecContext(ctx, args...)
+			}
+		default:
+			_, err = full.ExecContext(ctx, args...)
+		}
+		if err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func (s *sqlStore) addPackages(ctx context.Context, tx *sql.Tx, imageID int64, pkgs []Package) error {
-	idents := make([]string, len(pkgs))
-	byIdent := map[string]*Package{}
-	for i := range pkgs {
-		idents[i] = componentIdent(&pkgs[i])
-		byIdent[idents[i]] = &pkgs[i]
+func (s *sqlStore) insertUnnest(ctx context.Context, tx *sql.Tx, t table, n int, row func(int) []any) error {
+	arrays := make([]any, len(t.cols))
+	for j, typ := range t.types {
+		switch typ {
+		case "bigint":
+			arrays[j] = make([]int64, 0, n)
+		case "int":
+			arrays[j] = make([]int32, 0, n)
+		default:
+			arrays[j] = make([]string, 0, n)
+		}
 	}
-	ids, err := s.componentIDs(ctx, tx, byIdent)
+	for i := 0; i < n; i++ {
+		for j, v := range row(i) {
+			switch a := arrays[j].(type) {
+			case []int64:
+				arrays[j] = append(a, v.(int64))
+			case []int32:
+				arrays[j] = append(a, int32(v.(int))) //nolint:gosec // layer indexes are small
+			case []string:
+				arrays[j] = append(a, v.(string))
+			}
+		}
+	}
+	params := make([]string, len(t.cols))
+	for j, typ := range t.types {
+		params[j] = fmt.Sprintf("$%d::%s[]", j+1, typ)
+	}
+	q := `INSERT INTO ` + t.name + ` (` + strings.Join(t.cols, ", ") + `) SELECT * FROM unnest(` + strings.Join(params, ", ") + `)` + t.suffix
+	_, err := tx.ExecContext(ctx, q, arrays...)
+	return err
+}
+
+var (
+	layersTable = table{name: "image_layers", cols: []string{"image_id", "idx", "diff_id"}, types: []string{"bigint", "int", "text"}}
+	linksTable  = table{name: "image_packages", cols: []string{"image_id", "component_id", "layer_index", "path"},
+		types: []string{"bigint", "bigint", "int", "text"}}
+	componentsTable = table{name: "components",
+		cols:   []string{"ident", "ecosystem", "name", "version", "purl", "src_name", "src_version", "name_key", "src_key"},
+		types:  []string{"text", "text", "text", "text", "text", "text", "text", "text", "text"},
+		suffix: ` ON CONFLICT (ident) DO NOTHING`}
+)
+
+// addPackages links the new images to their components, creating the components
+// none of the images had before, in one pass for the whole batch.
+func (s *sqlStore) addPackages(ctx context.Context, tx *sql.Tx, imgs []*Image, ids []int64, added []bool) error {
+	type link struct {
+		image int64
+		ident string
+		p     *Package
+	}
+	var links []link
+	want := map[string]*Package{}
+	for i, img := range imgs {
+		if !added[i] {
+			continue
+		}
+		for k := range img.Packages {
+			p := &img.Packages[k]
+			id := componentIdent(p)
+			want[id] = p
+			links = append(links, link{ids[i], id, p})
+		}
+	}
+	if len(links) == 0 {
+		return nil
+	}
+	comp, err := s.componentIDs(ctx, tx, want)
 	if err != nil {
 		return err
 	}
-	return s.insertRows(ctx, tx, `INSERT INTO image_packages (image_id, component_id, layer_index, path) VALUES `, 4, len(pkgs), func(i int) []any {
-		return []any{imageID, ids[idents[i]], pkgs[i].LayerIndex, pkgs[i].Path}
+	return s.insertRows(ctx, tx, linksTable, len(links), func(i int) []any {
+		return []any{links[i].image, comp[links[i].ident], links[i].p.LayerIndex, links[i].p.Path}
 	})
 }
 
@@ -133,20 +252,12 @@ func (s *sqlStore) componentIDs(ctx context.Context, tx *sql.Tx, want map[string
 			missing = append(missing, k)
 		}
 	}
-	const cols = 9
-	per := min(s.d.maxParams/cols, 500)
-	for start := 0; start < len(missing); start += per {
-		chunk := missing[start:min(start+per, len(missing))]
-		args := make([]any, 0, len(chunk)*cols)
-		for _, k := range chunk {
-			p := want[k]
-			args = append(args, k, p.Ecosystem, p.Name, p.Version, p.PURL, p.SourceName, p.SourceVersion, NameKey(p.Name), sourceKey(p))
-		}
-		q := `INSERT INTO components (ident, ecosystem, name, version, purl, src_name, src_version, name_key, src_key) VALUES ` +
-			placeholders(len(chunk), cols) + ` ON CONFLICT (ident) DO NOTHING`
-		if _, err := tx.ExecContext(ctx, s.d.bind(q), args...); err != nil {
-			return nil, fmt.Errorf("recording packages: %w", err)
-		}
+	err := s.insertRows(ctx, tx, componentsTable, len(missing), func(i int) []any {
+		p := want[missing[i]]
+		return []any{missing[i], p.Ecosystem, p.Name, p.Version, p.PURL, p.SourceName, p.SourceVersion, NameKey(p.Name), sourceKey(p)}
+	})
+	if err != nil {
+		return nil, fmt.Errorf("recording packages: %w", err)
 	}
 	if len(missing) > 0 {
 		if err := s.selectComponents(ctx, tx, missing, ids); err != nil {
@@ -163,13 +274,20 @@ func (s *sqlStore) componentIDs(ctx context.Context, tx *sql.Tx, want map[string
 
 func (s *sqlStore) selectComponents(ctx context.Context, tx *sql.Tx, keys []string, into map[string]int64) error {
 	per := min(s.d.maxParams, 500)
+	if s.d.dollar {
+		per = max(len(keys), 1) // one array parameter
+	}
 	for start := 0; start < len(keys); start += per {
 		chunk := keys[start:min(start+per, len(keys))]
+		q := `SELECT id, ident FROM components WHERE ident IN ` + placeholders(1, len(chunk))
 		args := make([]any, len(chunk))
 		for i, k := range chunk {
 			args[i] = k
 		}
-		rows, err := tx.QueryContext(ctx, s.d.bind(`SELECT id, ident FROM components WHERE ident IN `+placeholders(1, len(chunk))), args...)
+		if s.d.dollar {
+			q, args = `SELECT id, ident FROM components WHERE ident = ANY($1::text[])`, []any{chunk}
+		}
+		rows, err := tx.QueryContext(ctx, q, args...)
 		if err != nil {
 			return err
 		}

@@ -91,6 +91,7 @@ func runSuite(t *testing.T, open func(testing.TB) (Store, string)) {
 		"SchemaTooNew":       testSchemaTooNew,
 		"ConcurrentAdds":     testConcurrentAdds,
 		"ReopenKeepsContent": testReopen,
+		"AddAllInOneBatch":   testAddAll,
 	} {
 		t.Run(name, func(t *testing.T) {
 			s, loc := open(t)
@@ -451,5 +452,30 @@ func testReopen(t *testing.T, s Store, loc string) {
 	imgs, err := s2.Images(context.Background())
 	if err != nil || len(imgs) != 3 {
 		t.Fatalf("%d images after reopen, %v", len(imgs), err)
+	}
+}
+
+func testAddAll(t *testing.T, s Store, _ string) {
+	ctx := context.Background()
+	imgs := []*Image{
+		{Digest: digestA, Reference: "api:1", Packages: []Package{maven("log4j-core", "2.14.1", 0), maven("log4j-api", "2.14.1", 0)}},
+		{Digest: digestB, Reference: "worker:1", Packages: []Package{maven("log4j-core", "2.14.1", 0)}},
+		{Digest: digestA, Reference: "api:latest", Packages: []Package{maven("log4j-core", "9.9.9", 0)}}, // the same digest again
+	}
+	added, err := s.AddAll(ctx, imgs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	equal(t, "added", []string{fmt.Sprint(added)}, []string{"[true true false]"})
+	res, err := Search(ctx, s, Query{Name: "log4j-core"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	equal(t, "batch", refs(res), []string{"api:latest log4j-core@2.14.1", "worker:1 log4j-core@2.14.1"})
+	if added, err := s.AddAll(ctx, []*Image{{Reference: "ok"}, {}}); err == nil || added != nil {
+		t.Errorf("a batch with an unnamed image = %v, %v; want an error and nothing added", added, err)
+	}
+	if imgs, err := s.Images(ctx); err != nil || len(imgs) != 2 {
+		t.Errorf("%d images after a refused batch, %v", len(imgs), err)
 	}
 }

@@ -49,7 +49,7 @@ func TestBadRequestsGet400(t *testing.T) {
 			}
 		})
 	}
-	resp, err := f.ts.Client().Get(f.ts.URL + "/validate")
+	resp, err := f.client.Get(f.ts.URL + "/validate")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,7 +57,7 @@ func TestBadRequestsGet400(t *testing.T) {
 	if resp.StatusCode != http.StatusBadRequest {
 		t.Errorf("GET /validate: HTTP %d, want 400", resp.StatusCode)
 	}
-	resp, err = f.ts.Client().Post(f.ts.URL+"/validate", "text/plain", bytes.NewReader(good))
+	resp, err = f.client.Post(f.ts.URL+"/validate", "text/plain", bytes.NewReader(good))
 	if err != nil {
 		t.Fatal(err)
 	}

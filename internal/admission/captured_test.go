@@ -95,7 +95,7 @@ func TestAuditLogAndMetrics(t *testing.T) {
 		t.Errorf("denial audit line: %s", lines[2])
 	}
 
-	resp, err := f.ts.Client().Get(f.ts.URL + "/metrics")
+	resp, err := f.client.Get(f.ts.URL + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,7 +115,7 @@ func TestAuditLogAndMetrics(t *testing.T) {
 		}
 	}
 	for _, path := range []string{"/healthz", "/readyz"} {
-		resp, err := f.ts.Client().Get(f.ts.URL + path)
+		resp, err := f.client.Get(f.ts.URL + path)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -125,7 +125,7 @@ func TestAuditLogAndMetrics(t *testing.T) {
 		}
 	}
 	f.srv.SetReady(false)
-	resp, err = f.ts.Client().Get(f.ts.URL + "/readyz")
+	resp, err = f.client.Get(f.ts.URL + "/readyz")
 	if err != nil {
 		t.Fatal(err)
 	}

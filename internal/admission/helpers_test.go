@@ -3,6 +3,8 @@ package admission
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"io"
 	"log"
@@ -68,13 +70,15 @@ func newTestRegistry(t testing.TB) *testRegistry {
 
 // fixture is a running webhook over HTTPS, a registry, and a signing key.
 type fixture struct {
-	t     testing.TB
-	reg   *testRegistry
-	key   *sign.PrivateKey
-	opts  image.Options
-	srv   *Server
-	ts    *httptest.Server
-	audit *syncBuffer
+	t    testing.TB
+	reg  *testRegistry
+	key  *sign.PrivateKey
+	opts image.Options
+	srv  *Server
+	ts   *httptest.Server
+	// client trusts the webhook's CA and speaks HTTP/2, as the API server does.
+	client *http.Client
+	audit  *syncBuffer
 }
 
 type syncBuffer struct {
@@ -142,8 +146,26 @@ func newFixture(t testing.TB, admissionYAML string) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.ts = httptest.NewTLSServer(f.srv.Handler())
+	f.ts = httptest.NewUnstartedServer(f.srv.Handler())
+	// As in production: an ECDSA P-256 certificate and HTTP/2, which the API server uses
+	// to call webhooks.
+	certs, err := MakeCerts("charter-admission", "test", time.Hour, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	pair, err := tls.X509KeyPair(certs.ServerCert, certs.Key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.ts.TLS = &tls.Config{Certificates: []tls.Certificate{pair}, MinVersion: tls.VersionTLS12}
+	f.ts.EnableHTTP2 = true
+	f.ts.StartTLS()
 	t.Cleanup(f.ts.Close)
+	roots := x509.NewCertPool()
+	roots.AppendCertsFromPEM(certs.CACert)
+	f.client = &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{ForceAttemptHTTP2: true,
+		TLSClientConfig: &tls.Config{RootCAs: roots, ServerName: "charter-admission.test.svc", MinVersion: tls.VersionTLS12}}}
+	t.Cleanup(f.client.CloseIdleConnections)
 	return f
 }
 
@@ -185,7 +207,7 @@ func (f *fixture) pushSigned(repoTag string) string {
 // post sends a body to an endpoint and returns the HTTP status and decoded review.
 func (f *fixture) post(path string, body []byte) (int, *admissionv1.AdmissionReview, string) {
 	f.t.Helper()
-	resp, err := f.ts.Client().Post(f.ts.URL+path, "application/json", bytes.NewReader(body))
+	resp, err := f.client.Post(f.ts.URL+path, "application/json", bytes.NewReader(body))
 	if err != nil {
 		f.t.Fatal(err)
 	}

@@ -96,7 +96,7 @@ func (ic *imageChecker) remember(key string, r *requirements, res imageResult) {
 func (ic *imageChecker) lookup(ctx context.Context, ref string, r *requirements) imageResult {
 	var res imageResult
 	if r.signature {
-		got, err := sign.Verify(ctx, ref, ic.verifier, ic.opts)
+		got, err := ic.verifySignature(ctx, ref)
 		if err != nil {
 			return ic.failed(ctx, ref, err, ic.unsigned(ref))
 		}
@@ -115,6 +115,32 @@ func (ic *imageChecker) lookup(ctx context.Context, ref string, r *requirements)
 		}
 	}
 	return res
+}
+
+// verifySignature looks for a classic signature first and for a bundle only when there
+// is none: an image signed either way costs half the registry requests of looking at
+// both. The bundle lookup names the image by the digest the first one resolved, so
+// both look at the same image.
+func (ic *imageChecker) verifySignature(ctx context.Context, ref string) (*sign.Verified, error) {
+	opts := ic.opts
+	opts.Format = sign.FormatClassic
+	got, err := sign.Verify(ctx, ref, ic.verifier, opts)
+	var classic *sign.VerifyError
+	if !errors.As(err, &classic) {
+		return got, err
+	}
+	opts.Format = sign.FormatBundle
+	got, err = sign.Verify(ctx, classic.Ref, ic.verifier, opts)
+	var bundle *sign.VerifyError
+	switch {
+	case errors.As(err, &bundle):
+		bundle.Tag, bundle.Reasons = classic.Tag, append(classic.Reasons, bundle.Reasons...)
+		return nil, bundle
+	case err != nil:
+		return nil, err
+	}
+	got.Tag = classic.Tag
+	return got, nil
 }
 
 // failed turns a verification error into a refusal (the check ran and said no, or the

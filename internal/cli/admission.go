@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"crypto/tls"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -123,6 +122,8 @@ func serveAdmission(ctx context.Context, env Env, addr string, srv *admission.Se
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelDebug),
+		// ServeTLS below adds HTTP/2, which the API server uses to call webhooks.
+		TLSConfig: certs.TLSConfig(),
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -131,7 +132,7 @@ func serveAdmission(ctx context.Context, env Env, addr string, srv *admission.Se
 	}
 	fmt.Fprintf(env.Stderr, "charter admission: serving https://%s (/validate, /mutate, /healthz, /readyz, /metrics)\n", ln.Addr())
 	done := make(chan error, 1)
-	go func() { done <- hs.Serve(tls.NewListener(ln, certs.TLSConfig())) }()
+	go func() { done <- hs.ServeTLS(ln, "", "") }()
 	select {
 	case err := <-done:
 		return fmt.Errorf("admission serve: %w", err)

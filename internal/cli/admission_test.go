@@ -57,10 +57,13 @@ func TestAdmissionServeEndToEnd(t *testing.T) {
 
 	roots := x509.NewCertPool()
 	roots.AppendCertsFromPEM(caPEM)
-	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
+	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{ForceAttemptHTTP2: true,
 		TLSClientConfig: &tls.Config{RootCAs: roots, ServerName: "localhost.test.svc", MinVersion: tls.VersionTLS12}}}
 	for img, wantAllowed := range map[string]bool{signed: true, unsigned: false} {
-		allowed, msg := postPod(t, client, "https://"+addr+"/validate", img)
+		allowed, msg, proto := postPod(t, client, "https://"+addr+"/validate", img)
+		if proto != "HTTP/2.0" {
+			t.Errorf("served over %s, want HTTP/2.0 (the API server's protocol for webhooks)", proto)
+		}
 		if allowed != wantAllowed {
 			t.Errorf("%s: allowed %v (%s), want %v", img, allowed, msg, wantAllowed)
 		}
@@ -118,7 +121,7 @@ func waitServing(t *testing.T, stderr *lockedBuffer, exited chan int) string {
 	return ""
 }
 
-func postPod(t *testing.T, client *http.Client, url, image string) (bool, string) {
+func postPod(t *testing.T, client *http.Client, url, image string) (allowed bool, msg, proto string) {
 	t.Helper()
 	body := `{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"u1",
 	  "kind":{"group":"","version":"v1","kind":"Pod"},"namespace":"shop","operation":"CREATE",
@@ -144,7 +147,7 @@ func postPod(t *testing.T, client *http.Client, url, image string) (bool, string
 	if err := json.NewDecoder(resp.Body).Decode(&rev); err != nil || rev.Response.UID != "u1" {
 		t.Fatalf("HTTP %d, %v, %+v", resp.StatusCode, err, rev)
 	}
-	return rev.Response.Allowed, rev.Response.Status.Message
+	return rev.Response.Allowed, rev.Response.Status.Message, resp.Proto
 }
 
 func writeTestFile(t *testing.T, path, content string) {

@@ -1,0 +1,168 @@
+package admission
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// The load benchmarks drive the webhook over HTTPS on loopback, open loop: requests
+// start on a fixed schedule whatever the server's speed, and latency counts from the
+// scheduled start, so a slow server shows up as queueing instead of a lower rate.
+//
+//	go test -run '^$' -bench 'Admission' -benchtime 1x ./internal/admission
+//	CHARTER_LOAD_RPS=1000 CHARTER_LOAD_SECONDS=10 go test -run '^$' -bench AdmissionLoadWarm -benchtime 1x ./internal/admission
+
+// BenchmarkAdmissionWarm is the closed-loop cost of one validation with a warm cache.
+func BenchmarkAdmissionWarm(b *testing.B) {
+	f := newFixture(b, "")
+	body := mustJSON(b, reviewOf(b, hardenedPod(f.pushSigned("shop/web:1.0")), podGVK, "shop"))
+	client := loadClient(f)
+	warm(b, client, f.ts.URL+"/validate", body)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if ok, err := post(nil, client, f.ts.URL+"/validate", body); err != nil || !ok {
+				b.Errorf("allowed %v, %v", ok, err)
+			}
+		}
+	})
+}
+
+// BenchmarkAdmissionLoadWarm holds a fixed request rate (default 1000/s for 5 s) on one
+// signed image, cache warm.
+func BenchmarkAdmissionLoadWarm(b *testing.B) {
+	f := newFixture(b, "")
+	body := mustJSON(b, reviewOf(b, hardenedPod(f.pushSigned("shop/web:1.0")), podGVK, "shop"))
+	client := loadClient(f)
+	warm(b, client, f.ts.URL+"/validate", body)
+	rps, secs := envInt("CHARTER_LOAD_RPS", 1000), envInt("CHARTER_LOAD_SECONDS", 5)
+	before := f.reg.requests.Load()
+	res := runLoad(client, f.ts.URL+"/validate", rps, rps*secs, func(int) []byte { return body })
+	res.report(b)
+	b.ReportMetric(float64(f.reg.requests.Load()-before), "registry-reqs")
+}
+
+// BenchmarkAdmissionLoadCold sends every request for a different signed image, so each
+// one waits for its own registry lookup, and counts the registry requests per image.
+func BenchmarkAdmissionLoadCold(b *testing.B) {
+	f := newFixture(b, "")
+	n, rps := envInt("CHARTER_COLD_IMAGES", 200), envInt("CHARTER_COLD_RPS", 100)
+	bodies := make([][]byte, n)
+	for i := range bodies {
+		ref := f.pushSigned(fmt.Sprintf("shop/app%d:1.0", i))
+		bodies[i] = mustJSON(b, reviewOf(b, hardenedPod(ref), podGVK, "shop"))
+	}
+	client := loadClient(f)
+	before := f.reg.requests.Load()
+	res := runLoad(client, f.ts.URL+"/validate", rps, n, func(i int) []byte { return bodies[i] })
+	res.report(b)
+	b.ReportMetric(float64(f.reg.requests.Load()-before)/float64(n), "registry-reqs/image")
+}
+
+type loadResult struct {
+	latencies []time.Duration
+	errors    int64
+	wall      time.Duration
+}
+
+func (r loadResult) report(b *testing.B) {
+	slices.Sort(r.latencies)
+	pct := func(p float64) float64 {
+		if len(r.latencies) == 0 {
+			return 0
+		}
+		return float64(r.latencies[int(p*float64(len(r.latencies)-1))].Microseconds()) / 1000
+	}
+	b.ReportMetric(float64(len(r.latencies))/r.wall.Seconds(), "req/s")
+	b.ReportMetric(pct(0.50), "p50-ms")
+	b.ReportMetric(pct(0.99), "p99-ms")
+	b.ReportMetric(pct(1), "max-ms")
+	b.ReportMetric(float64(r.errors), "errors")
+	if load, err := os.ReadFile("/proc/loadavg"); err == nil {
+		b.Logf("loadavg: %s", bytes.TrimSpace(load))
+	}
+}
+
+// runLoad sends total requests at rps, open loop, and collects their latencies.
+func runLoad(client *http.Client, url string, rps, total int, body func(int) []byte) loadResult {
+	interval := time.Second / time.Duration(rps)
+	lat := make([]time.Duration, total)
+	var errs atomic.Int64
+	var wg sync.WaitGroup
+	start := time.Now()
+	for i := range total {
+		at := start.Add(time.Duration(i) * interval)
+		time.Sleep(time.Until(at))
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ok, err := post(nil, client, url, body(i))
+			lat[i] = time.Since(at)
+			if err != nil || !ok {
+				errs.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	return loadResult{latencies: lat, errors: errs.Load(), wall: time.Since(start)}
+}
+
+func loadClient(f *fixture) *http.Client {
+	return f.client // HTTP/2: requests share one connection, as the API server's do
+}
+
+func post(b *testing.B, client *http.Client, url string, body []byte) (bool, error) {
+	resp, err := client.Post(url, "application/json", bytes.NewReader(body))
+	if err != nil {
+		return false, err
+	}
+	defer func() { _ = resp.Body.Close() }()
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return false, err
+	}
+	var rev struct {
+		Response struct {
+			Allowed bool `json:"allowed"`
+		} `json:"response"`
+	}
+	if err := json.Unmarshal(data, &rev); err != nil {
+		return false, fmt.Errorf("HTTP %d: %w", resp.StatusCode, err)
+	}
+	if b != nil && !rev.Response.Allowed {
+		b.Fatalf("denied: %s", data)
+	}
+	return rev.Response.Allowed, nil
+}
+
+// warm sends one request so that the image's verdict is cached.
+func warm(b *testing.B, client *http.Client, url string, body []byte) {
+	if ok, err := post(b, client, url, body); err != nil || !ok {
+		b.Fatalf("warming the cache: allowed %v, %v", ok, err)
+	}
+}
+
+func mustJSON(b testing.TB, v any) []byte {
+	data, err := json.Marshal(v)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return data
+}
+
+func envInt(name string, def int) int {
+	if n, err := strconv.Atoi(os.Getenv(name)); err == nil && n > 0 {
+		return n
+	}
+	return def
+}

@@ -41,6 +41,7 @@ func newCheckCmd(env Env) *cobra.Command {
 			"  charter check docker:api:dev --charter deploy/charter.yaml --lint .\n" +
 			"  charter check oci-archive:api.tar --offline -o sarif --output charter.sarif\n" +
 			"  charter check sbom:api.cdx.json --only-fixable\n" +
+			"  charter check registry:ghcr.io/acme/api:v3 --vex vex/api.openvex.json\n" +
 			"  charter check oci-dir:./build/oci:v1 --sbom-output api.cdx.json",
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -87,6 +88,9 @@ func newCheckCmd(env Env) *cobra.Command {
 				if err := writeSBOM(env, a, sbomOutput, sbomFormat); err != nil {
 					return err
 				}
+			}
+			if err := vf.applyVEX(r, pf); err != nil {
+				return err
 			}
 			pf.Apply(r, cat, env.Now())
 			r.Finalize(rf.threshold(cmd, pf))

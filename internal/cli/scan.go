@@ -81,6 +81,9 @@ func newScanCmd(env Env) *cobra.Command {
 				r.Packages = imagePackages(a.inv)
 			}
 			r.Warnings = append(r.Warnings, a.warnings...)
+			if err := vf.applyVEX(r, pf); err != nil {
+				return err
+			}
 			pf.Apply(r, cat, env.Now())
 			r.Finalize(rf.threshold(cmd, pf))
 			return rf.write(env, r, cat)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/charterhq/charter/internal/policy"
 	"github.com/charterhq/charter/internal/report"
 	"github.com/charterhq/charter/internal/sbom"
 	"github.com/charterhq/charter/internal/vulndb"
@@ -20,12 +21,38 @@ import (
 type vulnFlags struct {
 	ignoreBase  bool
 	onlyFixable bool
+	vex         []string
 }
 
 func (f *vulnFlags) register(cmd *cobra.Command) {
 	fl := cmd.Flags()
 	fl.BoolVar(&f.ignoreBase, "ignore-base", false, "leave out vulnerabilities of packages the base image brought (fix those by updating the base)")
 	fl.BoolVar(&f.onlyFixable, "only-fixable", false, "leave out vulnerabilities that have no fixed version yet")
+	fl.StringArrayVar(&f.vex, "vex", nil, "an OpenVEX or CycloneDX VEX `FILE` (repeatable; added to the charter file's policy.vex): "+
+		"findings it says do not affect the image are shown as suppressed")
+}
+
+// applyVEX suppresses the findings the VEX documents say do not affect the image: the
+// charter file's policy.vex, then every --vex FILE. A document that cannot be read is an
+// error (exit 2); statements left out are report warnings.
+func (f *vulnFlags) applyVEX(r *report.Report, pf *policy.File) error {
+	var paths []string
+	if pf != nil {
+		paths = pf.VEXFiles()
+	}
+	paths = append(paths, f.vex...)
+	if len(paths) == 0 {
+		return nil
+	}
+	v, err := policy.LoadVEX(paths)
+	if err != nil {
+		return err
+	}
+	for _, w := range v.Warnings {
+		r.Warnings = append(r.Warnings, "VEX: "+w)
+	}
+	v.Apply(r)
+	return nil
 }
 
 // vulnMatcher is what matching needs of the database (a *vulndb.DB).

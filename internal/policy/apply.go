@@ -179,6 +179,7 @@ func (f *File) ignore(r *report.Report, cat *report.Catalog, now time.Time) []re
 		return nil
 	}
 	today := now.Format(time.DateOnly)
+	srcs := sourcePURLs(r.Packages)
 	used := make([]bool, len(f.Policy.Ignore))
 	ms := make([]idMatcher, len(f.Policy.Ignore))
 	for j, ig := range f.Policy.Ignore {
@@ -187,7 +188,7 @@ func (f *File) ignore(r *report.Report, cat *report.Catalog, now time.Time) []re
 	for i := range r.Findings {
 		fd := &r.Findings[i]
 		for j, ig := range f.Policy.Ignore {
-			if ig.expired(today) || !ig.matches(*fd, ms[j]) {
+			if ig.expired(today) || !ig.matches(*fd, ms[j], srcs[fd.Location.Package]) {
 				continue
 			}
 			used[j] = true
@@ -257,17 +258,56 @@ func (ig Ignore) scope() string {
 	return " (" + strings.Join(parts, ", ") + ")"
 }
 
-func (ig Ignore) matches(fd report.Finding, m idMatcher) bool {
+// matches reports whether the entry covers the finding. src is the purl of the source
+// package the finding's package was built from, if it names one: package: openssl
+// covers libssl3 and libcrypto3, whose source is openssl, as Debian's advisories do.
+func (ig Ignore) matches(fd report.Finding, m idMatcher, src string) bool {
 	if m.match(fd) == noMatch {
 		return false
 	}
-	if ig.Package != "" && !matchPackage(ig.Package, fd.Location.Package) {
+	if ig.Package != "" && !matchPackage(ig.Package, fd.Location.Package) && (src == "" || !matchPackage(ig.Package, src)) {
 		return false
 	}
 	if ig.Path != "" && !matchPath(ig.Path, fd.Location.Path) {
 		return false
 	}
 	return true
+}
+
+// sourcePURLs maps the purl of each package built from a differently named source
+// package to a purl of that source: the binary's purl with the source's name and
+// version (pkg:deb/debian/libssl3@3.0.11-1?distro=debian-12 →
+// pkg:deb/debian/openssl@3.0.11-1?distro=debian-12).
+func sourcePURLs(pkgs []report.Package) map[string]string {
+	out := map[string]string{}
+	for i := range pkgs {
+		p := &pkgs[i]
+		if p.Source == nil || p.Source.Name == "" || p.Source.Name == p.Name || !strings.HasPrefix(p.PURL, "pkg:") {
+			continue
+		}
+		out[p.PURL] = withName(p.PURL, p.Source.Name, p.Source.Version)
+	}
+	return out
+}
+
+// withName replaces a purl's name (and version, when ver is set), keeping its type,
+// namespace and qualifiers.
+func withName(purl, name, ver string) string {
+	rest, tail := purl, ""
+	if i := strings.IndexAny(rest, "?#"); i >= 0 {
+		rest, tail = rest[:i], rest[i:]
+	}
+	oldVer := ""
+	if i := strings.LastIndexByte(rest, '@'); i >= 0 {
+		rest, oldVer = rest[:i], rest[i:]
+	}
+	if ver != "" {
+		oldVer = "@" + url.PathEscape(ver)
+	}
+	if i := strings.LastIndexByte(rest, '/'); i >= 0 {
+		rest = rest[:i+1]
+	}
+	return rest + url.PathEscape(name) + oldVer + tail
 }
 
 // matchPackage matches an ignore's package against a finding's package, which is a purl

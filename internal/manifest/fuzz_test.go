@@ -64,6 +64,7 @@ func FuzzDecodeKubernetes(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		res, err := LintKubernetes("f", data)
 		checkResult(t, data, res, err)
+		sameAsOracle(t, data)
 	})
 }
 

@@ -1,6 +1,7 @@
 package manifest
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -152,15 +153,12 @@ func (res *KubeResult) object(n *yaml.Node, depth int) error {
 // decodeTemplate decodes a pod template node into the Kubernetes type, by way of JSON, as
 // the API server reads it. A field of the wrong type is reported at its line.
 func decodeTemplate(n *yaml.Node, out *corev1.PodTemplateSpec) error {
-	var v any
-	if err := n.Decode(&v); err != nil {
-		return yamlError(err)
-	}
-	b, err := json.Marshal(jsonable(v))
-	if err != nil {
+	var buf bytes.Buffer
+	budget := maxJSONNodes
+	if err := nodeJSON(&buf, n, &budget); err != nil {
 		return &ParseError{Line: n.Line, Err: err}
 	}
-	if err := json.Unmarshal(b, out); err != nil {
+	if err := json.Unmarshal(buf.Bytes(), out); err != nil {
 		var te *json.UnmarshalTypeError
 		if errors.As(err, &te) && te.Field != "" {
 			line, ok := findField(n, strings.Split(te.Field, "."), jsonKind(te.Value))
@@ -172,30 +170,6 @@ func decodeTemplate(n *yaml.Node, out *corev1.PodTemplateSpec) error {
 		return &ParseError{Line: n.Line, Err: err}
 	}
 	return nil
-}
-
-// jsonable converts what yaml.v3 decodes (map[string]any, but map[any]any for odd keys)
-// into values encoding/json accepts.
-func jsonable(v any) any {
-	switch t := v.(type) {
-	case map[string]any:
-		for k, e := range t {
-			t[k] = jsonable(e)
-		}
-		return t
-	case map[any]any:
-		m := make(map[string]any, len(t))
-		for k, e := range t {
-			m[fmt.Sprint(k)] = jsonable(e)
-		}
-		return m
-	case []any:
-		for i, e := range t {
-			t[i] = jsonable(e)
-		}
-		return t
-	}
-	return v
 }
 
 // Check runs CheckPod on the object's template and places each finding at its field's

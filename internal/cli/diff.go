@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
@@ -162,27 +163,36 @@ func encodeDiff(w io.Writer, format string, r *diff.Result, threshold report.Sev
 	if format == "json" {
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
+		enc.SetEscapeHTML(false)
 		return enc.Encode(r)
 	}
 	p := func(format string, args ...any) { fmt.Fprintf(w, format, args...) }
 	p("A  %s  %s\nB  %s  %s\n", safeText(r.A.Ref), shortDigest(r.A.Digest), safeText(r.B.Ref), shortDigest(r.B.Digest))
 	pk := r.Packages
 	p("\nPackages: %d added, %d removed, %d changed\n", len(pk.Added), len(pk.Removed), len(pk.Changed))
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	for _, c := range pk.Changed {
-		p("  ~ %-8s %s  %s → %s\n", c.Ecosystem, safeText(c.Name), safeText(c.From), safeText(c.To))
+		fmt.Fprintf(tw, "  ~ %s\t%s\t%s → %s\n", c.Ecosystem, safeText(c.Name), safeText(c.From), safeText(c.To))
 	}
 	for _, a := range pk.Added {
-		p("  + %-8s %s  %s\n", a.Ecosystem, safeText(a.Name), safeText(a.Version))
+		fmt.Fprintf(tw, "  + %s\t%s\t%s\n", a.Ecosystem, safeText(a.Name), safeText(a.Version))
 	}
 	for _, a := range pk.Removed {
-		p("  - %-8s %s  %s\n", a.Ecosystem, safeText(a.Name), safeText(a.Version))
+		fmt.Fprintf(tw, "  - %s\t%s\t%s\n", a.Ecosystem, safeText(a.Name), safeText(a.Version))
+	}
+	if err := tw.Flush(); err != nil {
+		return err
 	}
 	p("\nFindings: %d new, %d fixed\n", len(r.Findings.New), len(r.Findings.Fixed))
+	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	for _, f := range r.Findings.New {
-		p("  new    %-8s %s  %s\n", f.Severity, f.Rule, safeText(f.Message))
+		fmt.Fprintf(tw, "  new\t%s\t%s\t%s\n", f.Severity, f.Rule, safeText(f.Message))
 	}
 	for _, f := range r.Findings.Fixed {
-		p("  fixed  %-8s %s  %s\n", f.Severity, f.Rule, safeText(f.Message))
+		fmt.Fprintf(tw, "  fixed\t%s\t%s\t%s\n", f.Severity, f.Rule, safeText(f.Message))
+	}
+	if err := tw.Flush(); err != nil {
+		return err
 	}
 	p("\nConfig: %d change(s)\n", len(r.Config))
 	for _, c := range r.Config {
@@ -225,8 +235,11 @@ func configLine(c diff.ConfigChange) string {
 }
 
 func sizeText(n int64) string {
-	if n < 0 {
+	switch {
+	case n < 0:
 		return "?"
+	case n < 1<<20:
+		return fmt.Sprintf("%.1f kB", float64(n)/1024)
 	}
 	return mb(n) + " MB"
 }

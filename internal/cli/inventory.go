@@ -563,6 +563,7 @@ func encodeResults(w io.Writer, format string, doc resultsDoc, title string, aff
 	case "json":
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
+		enc.SetEscapeHTML(false)
 		return enc.Encode(doc)
 	case "csv":
 		return resultsCSV(w, doc.Results)
@@ -710,6 +711,7 @@ func encodeImages(w io.Writer, format string, imgs []inventory.Summary) error {
 		}
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
+		enc.SetEscapeHTML(false)
 		return enc.Encode(struct {
 			Schema string              `json:"schema"`
 			Images []inventory.Summary `json:"images"`

@@ -168,3 +168,27 @@ func TestInspectManifest(t *testing.T) {
 		t.Errorf("charter's own manifest from stdin: exit %d\n%s%s", code, out2.String(), errb.String())
 	}
 }
+
+// TestProfileOutputsLintClean: charter's own manifest rules (MAN001–MAN012 and the Pod
+// Security Standards) find nothing in the compose and Kubernetes outputs.
+func TestProfileOutputsLintClean(t *testing.T) {
+	ref := profileImage(t)
+	vars := map[string]string{"CHARTER_CACHE_DIR": t.TempDir()}
+	dir := t.TempDir()
+	for format, name := range map[string]string{"compose": "compose.yaml", "kubernetes": "deploy.yaml"} {
+		code, out, errOut := runWith(t, vars, "profile", ref, "--format", format, "--image-name", "registry.example.com/app:1")
+		if code != 0 {
+			t.Fatalf("%s: exit %d %s", format, code, errOut)
+		}
+		if !strings.Contains(out, "registry.example.com/app:1@sha256:") {
+			t.Errorf("%s: the image is not pinned by digest:\n%s", format, out)
+		}
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, []byte(out), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if code, lint, _ := runWith(t, vars, "lint", path, "--fail-on", "info"); code != 0 {
+			t.Errorf("charter lint of the %s output: exit %d\n%s", format, code, lint)
+		}
+	}
+}

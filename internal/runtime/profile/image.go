@@ -31,6 +31,9 @@ func FromImage(ctx context.Context, img *image.Image, cf *policy.File, opts Opti
 		return nil, err
 	}
 	src := Source{Ref: img.Ref(), Config: img.ConfigFile()}
+	if d := img.Digest(); d.Hex != "" {
+		src.Digest = d.String()
+	}
 	for _, r := range idx.Records() {
 		if r.Analyzer != idFiles.Name || !idx.Visible(r.Layer, r.Path) {
 			continue

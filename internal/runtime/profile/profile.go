@@ -129,7 +129,10 @@ type Process struct {
 // Source is what Build reads from an image: its reference, its config and the files
 // that map user names to IDs. Config may be nil (an unpacked root filesystem).
 type Source struct {
-	Ref    string
+	Ref string
+	// Digest is the image's manifest digest ("sha256:…"), when the source has one: the
+	// outputs pin the image by it.
+	Digest string
 	Config *v1.ConfigFile
 	Passwd []byte
 	Group  []byte
@@ -168,6 +171,9 @@ func Build(src Source, cf *policy.File, opts Options) (*Profile, error) {
 	}
 	p.Image = pickImageName(opts.ImageName, imageName, src.Ref)
 	p.Name = dnsName(p.Image)
+	if src.Digest != "" && p.Image != Placeholder && !strings.Contains(p.Image, "@") {
+		p.Image += "@" + src.Digest // run exactly the content the profile was made for
+	}
 	steps := []func() error{
 		func() error { return p.setUser(rt.User, cfg.User, src) },
 		func() error { return p.setTmpfs(rt, cfg.Volumes) },

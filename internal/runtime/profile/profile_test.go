@@ -489,3 +489,21 @@ func TestArchFromImage(t *testing.T) {
 		t.Errorf("architectures %v", a)
 	}
 }
+
+// TestDigestPin: a source with a digest is run by digest.
+func TestDigestPin(t *testing.T) {
+	d := "sha256:" + strings.Repeat("ab", 32)
+	for ref, want := range map[string]string{
+		"registry:ghcr.io/acme/api:v3":   "ghcr.io/acme/api:v3@" + d,
+		"registry:ghcr.io/acme/api@" + d: "ghcr.io/acme/api@" + d,
+		"oci-dir:./build/oci":            Placeholder,
+	} {
+		p, err := Build(Source{Ref: ref, Digest: d}, nil, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.Image != want || p.Name != "api" && want != Placeholder {
+			t.Errorf("%s: image %q name %q, want %q", ref, p.Image, p.Name, want)
+		}
+	}
+}

@@ -94,6 +94,9 @@ func newCheckCmd(env Env) *cobra.Command {
 			}
 			pf.Apply(r, cat, env.Now())
 			r.Finalize(rf.threshold(cmd, pf))
+			if err := vf.writePredicate(env, r, db, append([]string{"check"}, args...)); err != nil {
+				return err
+			}
 			return rf.write(env, r, cat)
 		},
 	}

@@ -86,6 +86,9 @@ func newScanCmd(env Env) *cobra.Command {
 			}
 			pf.Apply(r, cat, env.Now())
 			r.Finalize(rf.threshold(cmd, pf))
+			if err := vf.writePredicate(env, r, opts.db, append([]string{"scan"}, args...)); err != nil {
+				return err
+			}
 			return rf.write(env, r, cat)
 		},
 	}

@@ -2,8 +2,10 @@ package cli
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -22,6 +24,8 @@ type vulnFlags struct {
 	ignoreBase  bool
 	onlyFixable bool
 	vex         []string
+	predicate   string    // --vuln-predicate FILE
+	started     time.Time // when the command started (monotonic), for the predicate
 }
 
 func (f *vulnFlags) register(cmd *cobra.Command) {
@@ -30,6 +34,16 @@ func (f *vulnFlags) register(cmd *cobra.Command) {
 	fl.BoolVar(&f.onlyFixable, "only-fixable", false, "leave out vulnerabilities that have no fixed version yet")
 	fl.StringArrayVar(&f.vex, "vex", nil, "an OpenVEX or CycloneDX VEX `FILE` (repeatable; added to the charter file's policy.vex): "+
 		"findings it says do not affect the image are shown as suppressed")
+	fl.StringVar(&f.predicate, "vuln-predicate", "", "also write the vulnerabilities as an in-toto vulnerability predicate "+
+		"(https://in-toto.io/attestation/vulns/v0.1) to `FILE`, for `charter attest --type vuln --predicate FILE`")
+	prev := cmd.PreRunE
+	cmd.PreRunE = func(c *cobra.Command, args []string) error {
+		f.started = time.Now()
+		if prev != nil {
+			return prev(c, args)
+		}
+		return nil
+	}
 }
 
 // applyVEX suppresses the findings the VEX documents say do not affect the image: the
@@ -225,4 +239,115 @@ func plural(n int, unit string) string {
 		return "1 " + unit
 	}
 	return fmt.Sprintf("%d %ss", n, unit)
+}
+
+// vulnsPredicate is the in-toto vulnerability predicate
+// (https://in-toto.io/attestation/vulns/v0.1): who scanned with which database, and the
+// vulnerabilities found.
+type vulnsPredicate struct {
+	Invocation struct {
+		Parameters []string `json:"parameters"`
+		URI        string   `json:"uri"`
+		EventID    string   `json:"event_id"`
+		BuilderID  string   `json:"builder.id"`
+	} `json:"invocation"`
+	Scanner struct {
+		URI     string `json:"uri"`
+		Version string `json:"version"`
+		DB      struct {
+			URI        string `json:"uri,omitempty"`
+			Version    string `json:"version,omitempty"`
+			LastUpdate string `json:"lastUpdate,omitempty"`
+		} `json:"db"`
+		Result []vulnsResult `json:"result"`
+	} `json:"scanner"`
+	Metadata struct {
+		ScanStartedOn  string `json:"scanStartedOn"`
+		ScanFinishedOn string `json:"scanFinishedOn"`
+	} `json:"metadata"`
+}
+
+// vulnsResult is one vulnerability of one package.
+type vulnsResult struct {
+	ID       string `json:"id"`
+	Severity []struct {
+		Method string `json:"method"`
+		Score  string `json:"score"`
+	} `json:"severity"`
+	Annotations []map[string]any `json:"annotations,omitempty"`
+}
+
+// writePredicate writes --vuln-predicate: the report's vulnerability findings that are
+// not suppressed, the database they were matched against, and the scan's times.
+func (f *vulnFlags) writePredicate(env Env, r *report.Report, db vulnMatcher, args []string) error {
+	if f.predicate == "" {
+		return nil
+	}
+	if db == nil {
+		return errors.New("--vuln-predicate needs the vuln scanner")
+	}
+	var p vulnsPredicate
+	p.Invocation.Parameters = append([]string{}, args...)
+	p.Scanner.URI = "https://github.com/charterhq/charter"
+	p.Scanner.Version = r.Tool.Version
+	st := db.Status()
+	var uris []string
+	for _, s := range st.Sources {
+		uris = append(uris, withoutCredentials(s.Location))
+	}
+	p.Scanner.DB.URI = strings.Join(uris, " ")
+	p.Scanner.DB.Version = st.Schema
+	if !st.Built.IsZero() {
+		p.Scanner.DB.LastUpdate = st.Built.UTC().Format(time.RFC3339)
+	}
+	p.Scanner.Result = []vulnsResult{}
+	for _, fd := range r.Findings {
+		if fd.Suppressed != nil || !isVulnFinding(fd) {
+			continue
+		}
+		res := vulnsResult{ID: fd.Rule}
+		res.Severity = append(res.Severity, struct {
+			Method string `json:"method"`
+			Score  string `json:"score"`
+		}{Method: "charter", Score: fd.Severity.String()})
+		res.Annotations = []map[string]any{{"package": fd.Location.Package, "message": fd.Message}}
+		if len(fd.Aliases) > 0 {
+			res.Annotations = append(res.Annotations, map[string]any{"aliases": fd.Aliases})
+		}
+		if fd.Location.Layer != "" {
+			res.Annotations = append(res.Annotations, map[string]any{"layer": fd.Location.Layer})
+		}
+		p.Scanner.Result = append(p.Scanner.Result, res)
+	}
+	finished := env.Now().UTC()
+	started := finished
+	if !f.started.IsZero() {
+		started = finished.Add(-time.Since(f.started))
+	}
+	p.Metadata.ScanStartedOn = started.Format(time.RFC3339)
+	p.Metadata.ScanFinishedOn = finished.Format(time.RFC3339)
+	data, err := json.MarshalIndent(&p, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := writeFileAtomic(f.predicate, append(data, '\n')); err != nil {
+		return fmt.Errorf("--vuln-predicate: %w", err)
+	}
+	return nil
+}
+
+// isVulnFinding tells vulnerability findings (the rule is an advisory ID and the
+// location a package) from the other analyzers'.
+func isVulnFinding(fd report.Finding) bool {
+	return fd.Location.Package != "" && strings.ContainsAny(fd.Rule, "-") && !strings.HasPrefix(fd.Rule, "IMG")
+}
+
+// withoutCredentials drops a URL's user information and query, which may hold tokens.
+func withoutCredentials(loc string) string {
+	u, err := url.Parse(loc)
+	if err != nil || u.Scheme == "" || u.Host == "" {
+		return loc
+	}
+	u.User, u.RawQuery, u.Fragment = nil, "", ""
+	return u.String()
 }

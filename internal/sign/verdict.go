@@ -59,6 +59,9 @@ const charterURI = "https://github.com/charterhq/charter"
 func makePredicate(pt string, input []byte, digest v1.Hash, now time.Time) (json.RawMessage, error) {
 	switch pt {
 	case PredicateVerdict, PredicateVuln:
+		if p, ok, err := intotoVulns(input); ok && pt == PredicateVuln {
+			return p, err
+		}
 		r, err := parseReport(input, digest)
 		if err != nil {
 			return nil, err

@@ -71,3 +71,38 @@ func TestComposeVariables(t *testing.T) {
 		}
 	}
 }
+
+func TestSniff(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want Kind
+	}{
+		{"\xef\xbb\xbfapiVersion: v1\r\nkind: Pod\r\n", Kubernetes},
+		{"---\n# Source: x/templates/a.yaml\napiVersion: v1\nkind: Service\n", Kubernetes},
+		{`{"kind": "List", "apiVersion": "v1", "items": []}`, Kubernetes},
+		{"version: '3.8'\nservices:\n  web: {image: nginx}\n", Compose},
+		{"FROM alpine:3.20\nRUN echo apiVersion: v1 kind: Pod\n", Unknown},
+		{"# syntax=docker/dockerfile:1\nFROM scratch\n", Unknown},
+		{`{"name": "pkg", "version": "1.0.0"}`, Unknown},
+		{"linters:\n  enable: [errcheck]\n", Unknown},
+	} {
+		if got := Sniff([]byte(tc.in)); got != tc.want {
+			t.Errorf("Sniff(%q) = %v, want %v", tc.in, got, tc.want)
+		}
+	}
+	for _, tc := range []struct {
+		path string
+		want Kind
+	}{
+		{"deploy/docker-compose.prod.yml", Compose},
+		{"compose.override.yaml", Compose},
+		{"composer.yaml", Unknown},
+		{"/src/.github/workflows/release.yaml", GitHubActions},
+		{"ci/.gitlab-ci.yml", GitLabCI},
+		{"Dockerfile", Unknown},
+	} {
+		if got := Detect(tc.path, []byte("a: 1\n")); got != tc.want {
+			t.Errorf("Detect(%q) = %v, want %v", tc.path, got, tc.want)
+		}
+	}
+}

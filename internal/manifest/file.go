@@ -66,7 +66,7 @@ func Detect(p string, data []byte) Kind {
 // Sniff says what a stream is from its content alone: Kubernetes objects or a compose
 // file; Unknown for anything else (a Dockerfile, say).
 func Sniff(data []byte) Kind {
-	head := data
+	head := bytes.TrimPrefix(data, []byte("\xef\xbb\xbf")) // a UTF-8 byte order mark
 	if len(head) > 1<<20 {
 		head = head[:1<<20]
 	}

@@ -134,13 +134,23 @@ func (ic *imageChecker) verifySignature(ctx context.Context, ref string) (*sign.
 	var bundle *sign.VerifyError
 	switch {
 	case errors.As(err, &bundle):
-		bundle.Tag, bundle.Reasons = classic.Tag, append(classic.Reasons, bundle.Reasons...)
+		bundle.Tag, bundle.Reasons = classic.Tag, mergeReasons(classic.Reasons, bundle.Reasons)
 		return nil, bundle
 	case err != nil:
 		return nil, err
 	}
 	got.Tag = classic.Tag
 	return got, nil
+}
+
+// mergeReasons joins the two lookups' reasons, saying "no signatures found" once when
+// both found none.
+func mergeReasons(a, b []string) []string {
+	const none = "no signatures found ("
+	if len(a) == 1 && len(b) == 1 && strings.HasPrefix(a[0], none) && strings.HasPrefix(b[0], none) {
+		return []string{strings.TrimSuffix(a[0], ")") + ", " + strings.TrimPrefix(b[0], none)}
+	}
+	return append(append([]string(nil), a...), b...)
 }
 
 // failed turns a verification error into a refusal (the check ran and said no, or the

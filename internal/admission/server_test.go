@@ -155,3 +155,14 @@ func TestInitAndEphemeralContainersAreChecked(t *testing.T) {
 		t.Errorf("unsigned ephemeral container: allowed %v, %q", resp.Allowed, message(resp))
 	}
 }
+
+func TestUnsignedMessageSaysNoneFoundOnce(t *testing.T) {
+	got := mergeReasons([]string{"no signatures found (no sha256-ab.sig tag)"}, []string{"no signatures found (no bundle referrers)"})
+	if len(got) != 1 || got[0] != "no signatures found (no sha256-ab.sig tag, no bundle referrers)" {
+		t.Errorf("merged %q", got)
+	}
+	got = mergeReasons([]string{"signature does not verify"}, []string{"no signatures found (no bundle referrers)"})
+	if len(got) != 2 {
+		t.Errorf("merged %q", got)
+	}
+}

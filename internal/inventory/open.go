@@ -73,7 +73,7 @@ func openSQLite(ctx context.Context, path string) (Store, error) {
 	if strings.ContainsAny(path, "?#") {
 		return nil, fmt.Errorf("inventory: database path %q: '?' and '#' are not allowed in file names", path)
 	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil { //nolint:gosec // the user names the inventory file
 		return nil, fmt.Errorf("inventory %s: %w", path, err)
 	}
 	dsn := "file:" + path + "?_txlock=immediate" +
@@ -91,7 +91,7 @@ func openSQLite(ctx context.Context, path string) (Store, error) {
 		_ = db.Close()
 		return nil, fmt.Errorf("inventory %s: %w", path, err)
 	}
-	if err := os.Chmod(path, 0o600); err != nil {
+	if err := os.Chmod(path, 0o600); err != nil { //nolint:gosec // the user names the inventory file
 		_ = db.Close()
 		return nil, fmt.Errorf("inventory %s: %w", path, err)
 	}

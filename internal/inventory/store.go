@@ -140,7 +140,7 @@ func (s *sqlStore) insertRows(ctx context.Context, tx *sql.Tx, t table, n int, r
 		for i := start; i < end; i++ {
 			args = append(args, row(i)...)
 		}
-		q := prefix + placeholders(end-start, cols) + t.suffix
+		q := prefix + placeholders(end-start, cols) + t.suffix //nolint:gosec // table and column names are constants; values are parameters
 		var err error
 		switch {
 		case end-start < per:
@@ -187,7 +187,7 @@ func (s *sqlStore) insertUnnest(ctx context.Context, tx *sql.Tx, t table, n int,
 	for j, typ := range t.types {
 		params[j] = fmt.Sprintf("$%d::%s[]", j+1, typ)
 	}
-	q := `INSERT INTO ` + t.name + ` (` + strings.Join(t.cols, ", ") + `) SELECT * FROM unnest(` + strings.Join(params, ", ") + `)` + t.suffix
+	q := `INSERT INTO ` + t.name + ` (` + strings.Join(t.cols, ", ") + `) SELECT * FROM unnest(` + strings.Join(params, ", ") + `)` + t.suffix //nolint:gosec // constants; values are parameters
 	_, err := tx.ExecContext(ctx, q, arrays...)
 	return err
 }
@@ -279,7 +279,7 @@ func (s *sqlStore) selectComponents(ctx context.Context, tx *sql.Tx, keys []stri
 	}
 	for start := 0; start < len(keys); start += per {
 		chunk := keys[start:min(start+per, len(keys))]
-		q := `SELECT id, ident FROM components WHERE ident IN ` + placeholders(1, len(chunk))
+		q := `SELECT id, ident FROM components WHERE ident IN ` + placeholders(1, len(chunk)) //nolint:gosec // placeholders only
 		args := make([]any, len(chunk))
 		for i, k := range chunk {
 			args[i] = k

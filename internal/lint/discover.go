@@ -134,7 +134,17 @@ func kustomizePatches(p string) []string {
 	return out
 }
 
+// notManifests are well-known YAML and JSON files that are never deployment files and
+// can be large: not worth reading to find out.
+var notManifests = map[string]bool{
+	"package.json": true, "package-lock.json": true, "npm-shrinkwrap.json": true,
+	"pnpm-lock.yaml": true, "composer.json": true, "tsconfig.json": true, ".yarnrc.yml": true,
+}
+
 func manifestCandidate(name string) bool {
+	if notManifests[strings.ToLower(filepath.Base(name))] {
+		return false
+	}
 	switch strings.ToLower(filepath.Ext(name)) {
 	case ".yaml", ".yml", ".json":
 		return true

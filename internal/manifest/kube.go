@@ -96,6 +96,9 @@ func (res *KubeResult) object(n *yaml.Node, depth int) error {
 		if depth >= maxListDepth {
 			return &ParseError{Line: n.Line, Err: fmt.Errorf("%s nested in Lists more than %d deep", kind, maxListDepth)}
 		}
+		if items.Kind == yaml.ScalarNode && items.ShortTag() == "!!null" {
+			return nil // an empty List
+		}
 		if items.Kind != yaml.SequenceNode {
 			return &ParseError{Line: items.Line, Err: fmt.Errorf("%s items: want a list", kind)}
 		}

@@ -185,9 +185,12 @@ func compareUser(p *profile.Profile, s Settings, add addFunc) {
 		return
 	}
 	uid, err := strconv.Atoi(userPart)
+	if want.UID < 0 && err == nil {
+		return // runtime.user is a name, and no image says which uid it has
+	}
 	sameUser := err == nil && uid == want.UID || err != nil && userPart == want.Name && want.Name != ""
 	gid, gerr := strconv.Atoi(groupPart)
-	sameGroup := !hasGroup || gerr == nil && gid == want.GID
+	sameGroup := !hasGroup || want.GID < 0 || gerr == nil && gid == want.GID
 	if !sameUser || !sameGroup {
 		add(rulePRF002, "runs as %s; the charter's runtime.user is %s", s.User, want)
 	}

@@ -212,3 +212,27 @@ func TestCustomSeccompAllowAll(t *testing.T) {
 		t.Errorf("%v", fs)
 	}
 }
+
+// TestCharterUserByName: a runtime.user name cannot be resolved without the image, so a
+// manifest's numeric user is not drift, a different name is, and root always is.
+func TestCharterUserByName(t *testing.T) {
+	pf, err := policy.Parse("charter.yaml", []byte("version: 1\nruntime: { user: app }\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := profile.Build(profile.Source{Ref: "registry.example.com/app:1"}, pf, profile.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := map[string][]string{"1000": nil, "1000:1000": nil, "app": nil, "web": {"PRF002"}, "0": {"PRF001"}, "root:root": {"PRF001"}}
+	for user, want := range cases {
+		s := Settings{User: user, ReadOnlyRoot: true, NoNewPrivileges: true, Seccomp: SeccompDefault, MemoryBytes: 1, MilliCPU: 1, Pids: 1}
+		var got []string
+		for _, f := range Compare(p, s) {
+			got = append(got, f.Rule)
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("user %q: %v, want %v", user, got, want)
+		}
+	}
+}

@@ -30,7 +30,7 @@ func FromImage(ctx context.Context, img *image.Image, cf *policy.File, opts Opti
 	if err != nil {
 		return nil, err
 	}
-	src := Source{Ref: img.Ref(), Config: img.ConfigFile()}
+	src := Source{Ref: img.Ref(), Config: img.ConfigFile(), Passwd: []byte{}, Group: []byte{}}
 	if d := img.Digest(); d.Hex != "" {
 		src.Digest = d.String()
 	}

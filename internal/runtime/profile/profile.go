@@ -61,8 +61,13 @@ type User struct {
 	Source string
 }
 
-// String renders the user as uid:gid.
-func (u User) String() string { return fmt.Sprintf("%d:%d", u.UID, u.GID) }
+// String renders the user as uid:gid, or by name when its IDs are unknown.
+func (u User) String() string {
+	if u.UID < 0 {
+		return u.Name
+	}
+	return fmt.Sprintf("%d:%d", u.UID, u.GID)
+}
 
 // Tmpfs is a writable in-memory mount over the read-only root.
 type Tmpfs struct {
@@ -134,6 +139,9 @@ type Source struct {
 	// outputs pin the image by it.
 	Digest string
 	Config *v1.ConfigFile
+	// Passwd and Group are the image's /etc/passwd and /etc/group, empty when it has
+	// none; nil means they are not known (a manifest being inspected), and then a
+	// runtime.user name is kept unresolved (UID -1) instead of being an error.
 	Passwd []byte
 	Group  []byte
 }

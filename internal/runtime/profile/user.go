@@ -119,7 +119,21 @@ func ResolveUser(spec string, passwd, group []byte) (User, error) {
 
 func (p *Profile) setUser(charterUser, imageUser string, src Source) error {
 	if charterUser != "" {
+		userPart, groupPart, _ := strings.Cut(charterUser, ":")
+		if userPart == "root" {
+			return fmt.Errorf("runtime.user %q is root; a charter profile runs as a non-root user", charterUser)
+		}
 		u, err := ResolveUser(charterUser, src.Passwd, src.Group)
+		if err != nil && src.Passwd == nil {
+			// The image's files are unknown (inspecting a manifest): keep the name, which
+			// only a comparison by name can use.
+			u = User{UID: -1, GID: -1, Name: userPart, Source: "charter"}
+			if g, gerr := parseID(groupPart); gerr == nil {
+				u.GID = g
+			}
+			p.User = u
+			return nil
+		}
 		if err != nil {
 			return fmt.Errorf("runtime.user: %w", err)
 		}

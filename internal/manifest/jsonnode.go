@@ -72,7 +72,7 @@ func mappingJSON(b *bytes.Buffer, n *yaml.Node, budget *int, first *bool, depth 
 		for j := len(merged) - 1; j >= 0; j-- {
 			m := resolve(merged[j])
 			if m.Kind != yaml.MappingNode {
-				return fmt.Errorf("line %d: a merge key takes a mapping", m.Line)
+				return &ParseError{Line: m.Line, Err: errors.New("a merge key takes a mapping")}
 			}
 			if *budget--; *budget < 0 {
 				return errors.New("document expands to too many nodes (aliases)")
@@ -89,13 +89,13 @@ func mappingJSON(b *bytes.Buffer, n *yaml.Node, budget *int, first *bool, depth 
 			continue
 		}
 		if k = resolve(k); k.Kind != yaml.ScalarNode {
-			return fmt.Errorf("line %d: a mapping key must be a scalar", k.Line)
+			return &ParseError{Line: k.Line, Err: errors.New("a mapping key must be a scalar")}
 		}
 		if seen == nil {
 			seen = make(map[string]bool, len(n.Content)/2)
 		}
 		if seen[k.Value] {
-			return fmt.Errorf("line %d: key %q repeated", k.Line, clipKey(k.Value))
+			return &ParseError{Line: k.Line, Err: fmt.Errorf("key %q repeated", clipKey(k.Value))}
 		}
 		seen[k.Value] = true
 		if !*first {

@@ -110,6 +110,11 @@ func (res *KubeResult) object(n *yaml.Node, depth int) error {
 		return nil
 	}
 	res.Count++
+	return res.workload(n, kind)
+}
+
+// workload records an object that has a pod template; other objects are left alone.
+func (res *KubeResult) workload(n *yaml.Node, kind string) error {
 	path, ok := templatePaths[kind]
 	if !ok {
 		// Other workload kinds (Argo Rollouts, Knative Services, OpenKruise CloneSets)
@@ -142,11 +147,9 @@ func (res *KubeResult) object(n *yaml.Node, depth int) error {
 		return err
 	}
 	ann, _ := child(meta, "annotations")
-	v := scalar(ann, IgnoreAnnotation)
-	if v == "" {
-		v = obj.Template.Annotations[IgnoreAnnotation]
-	}
-	if v != "" {
+	if v := scalar(ann, IgnoreAnnotation); v != "" {
+		obj.ignore = parseIgnoreValue(v)
+	} else if v := obj.Template.Annotations[IgnoreAnnotation]; v != "" {
 		obj.ignore = parseIgnoreValue(v)
 	}
 	res.Objects = append(res.Objects, obj)
@@ -159,6 +162,10 @@ func decodeTemplate(n *yaml.Node, out *corev1.PodTemplateSpec) error {
 	var buf bytes.Buffer
 	budget := maxJSONNodes
 	if err := nodeJSON(&buf, n, &budget); err != nil {
+		var pe *ParseError
+		if errors.As(err, &pe) {
+			return err
+		}
 		return &ParseError{Line: n.Line, Err: err}
 	}
 	if err := json.Unmarshal(buf.Bytes(), out); err != nil {

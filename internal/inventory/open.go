@@ -119,15 +119,18 @@ func openPostgres(ctx context.Context, location string) (Store, error) {
 	return &sqlStore{db: db, d: d}, nil
 }
 
-// scrub removes the URL's password from an error message, in case a driver quoted it.
+// scrub removes the URL's password from an error message, in case a driver quoted it,
+// and puts the message on one line (pgx lists each address tried on a line of its own,
+// and the cli keeps only the first line of an error).
 func scrub(err error, location string) error {
-	u, perr := url.Parse(location)
-	if perr != nil || u.User == nil {
+	msg := strings.Join(strings.Fields(err.Error()), " ")
+	if u, perr := url.Parse(location); perr == nil && u.User != nil {
+		if pw, ok := u.User.Password(); ok && pw != "" {
+			msg = strings.ReplaceAll(msg, pw, "****")
+		}
+	}
+	if msg == err.Error() {
 		return err
 	}
-	pw, ok := u.User.Password()
-	if !ok || pw == "" || !strings.Contains(err.Error(), pw) {
-		return err
-	}
-	return errors.New(strings.ReplaceAll(err.Error(), pw, "****"))
+	return errors.New(msg)
 }

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -477,5 +478,19 @@ func testAddAll(t *testing.T, s Store, _ string) {
 	}
 	if imgs, err := s.Images(ctx); err != nil || len(imgs) != 2 {
 		t.Errorf("%d images after a refused batch, %v", len(imgs), err)
+	}
+}
+
+func TestPostgresErrorsNameNoPassword(t *testing.T) {
+	loc := "postgres://alice:s3cretpw@127.0.0.1:1/inv?connect_timeout=1"
+	_, err := Open(context.Background(), loc)
+	if err == nil {
+		t.Fatal("opened a server that does not exist")
+	}
+	if msg := err.Error(); strings.Contains(msg, "s3cretpw") || strings.Contains(msg, "\n") || !strings.Contains(msg, "postgres://alice:xxxxx@127.0.0.1:1/inv") {
+		t.Errorf("error = %q", msg)
+	}
+	if got := scrub(errors.New("password s3cretpw\n\tfailed"), loc).Error(); got != "password **** failed" {
+		t.Errorf("scrub = %q", got)
 	}
 }

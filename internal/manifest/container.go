@@ -143,10 +143,13 @@ func (c *podCheck) root(ct container) {
 		if uid == nil {
 			uid = psc.RunAsUser
 		}
-		if uid != nil && *uid != 0 && len(reasons) == 0 {
+		switch {
+		case uid != nil && *uid != 0 && len(reasons) == 0:
 			severity = report.Medium // a non-root UID is set: only the guarantee is missing
 			reasons = append(reasons, fmt.Sprintf("runAsUser is %d but runAsNonRoot is not set, so nothing stops an override to root", *uid))
-		} else {
+		case uid != nil && *uid == 0 && sc.RunAsUser == nil:
+			reasons = append(reasons, "it inherits the pod's runAsUser: 0 and runAsNonRoot is not set")
+		default:
 			reasons = append(reasons, "runAsNonRoot is not set on the container or the pod, so the image's USER decides")
 		}
 		pss = append(c.rootPSS(pssRunAsNonRoot), pss...)

@@ -53,8 +53,9 @@ type manifestFile struct {
 	kind manifest.Kind
 }
 
-// manifestSkipDirs hold other projects' manifests and fixtures, not this project's.
-var manifestSkipDirs = map[string]bool{"vendor": true, "third_party": true}
+// manifestSkipDirs hold other projects' manifests, and test fixtures (often broken on
+// purpose), not this project's deployment files.
+var manifestSkipDirs = map[string]bool{"vendor": true, "third_party": true, "testdata": true}
 
 // discover walks root once for Dockerfiles and, with manifests, deployment files. A
 // YAML or JSON file is a deployment file when manifest.Detect says so from its path and

@@ -450,3 +450,22 @@ func TestWriteFleet(t *testing.T) {
 		}
 	}
 }
+
+func TestInventoryAddProgressOnTerminalOnly(t *testing.T) {
+	f := buildFleet(t)
+	for _, terminal := range []bool{true, false} {
+		var out, errb bytes.Buffer
+		db := filepath.Join(t.TempDir(), "inv.db")
+		env := Env{
+			Stdout: &out, Stderr: &errb,
+			Getenv:     func(k string) string { return map[string]string{"CHARTER_INVENTORY_DB": db}[k] },
+			IsTerminal: func(w any) bool { return terminal && w == io.Writer(&errb) },
+		}
+		if code := Run(context.Background(), []string{"inventory", "add", f.base, f.app1}, env); code != 0 {
+			t.Fatalf("exit %d: %s", code, errb.String())
+		}
+		if drawn := strings.Contains(errb.String(), "/2 images ("); drawn != terminal {
+			t.Errorf("terminal=%v: progress drawn=%v: %q", terminal, drawn, errb.String())
+		}
+	}
+}

@@ -91,6 +91,7 @@ func TestBadObjectsAreDenied(t *testing.T) {
 		{"container without image", reviewOf(t, &corev1.Pod{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Pod"},
 			Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "app"}}}}, podGVK, "shop"), "container app has no image"},
 		{"unparsable image", reviewOf(t, hardenedPod("UPPER/Case::bad"), podGVK, "shop"), "is not a valid image reference"},
+		{"image reference too long", reviewOf(t, hardenedPod(f.reg.host+"/"+strings.Repeat("a", 2000)+":1"), podGVK, "shop"), "longer than 1024 bytes"},
 		{"image the registry lacks", reviewOf(t, hardenedPod(f.reg.host+"/shop/missing:1.0"), podGVK, "shop"), "was not found in its registry"},
 	}
 	for _, c := range cases {

@@ -13,6 +13,10 @@ import (
 	"github.com/charterhq/charter/internal/report"
 )
 
+// maxImageRef bounds an image reference: real ones are a host, a path and a tag or a
+// digest, far below it, and every message quotes the reference.
+const maxImageRef = 1024
+
 // decision is the outcome of one request, before it is encoded.
 type decision struct {
 	resource string
@@ -81,7 +85,7 @@ func (s *Server) decide(ctx context.Context, req *admissionv1.AdmissionRequest, 
 		d.deny("%s", err)
 		return d
 	}
-	d.resource = pod.resource()
+	d.resource = clip(pod.resource(), 600)
 	reqs, err := s.policy.requirementsFor(ctx, pod.Namespace, pod.Meta.Labels, s.nsl)
 	if err != nil {
 		d.deny("cannot tell which policy applies: %s; charter denies what it cannot check", err)
@@ -151,7 +155,7 @@ func (s *Server) checkImages(ctx context.Context, d *decision, pod *podObject, c
 			continue
 		}
 		results[c.Image] = imageResult{}
-		if c.Image == "" {
+		if c.Image == "" || len(c.Image) > maxImageRef {
 			continue
 		}
 		if ex, _ := s.policy.exemptImage(pod.Namespace, c.Image, qualify(c.Image), now); ex != nil {
@@ -185,8 +189,14 @@ func (s *Server) judgeImage(d *decision, pod *podObject, c container, res imageR
 	rec := imageRecord{Container: c.Name, Image: c.Image, Digest: res.Digest, Cached: res.Cached}
 	first := !reported[c.Image]
 	reported[c.Image] = true
-	if c.Image == "" {
-		d.deny("container %s has no image", c.Name)
+	switch {
+	case c.Image == "":
+		d.deny("container %s has no image", clip(c.Name, 63))
+		d.images = append(d.images, rec)
+		return
+	case len(c.Image) > maxImageRef:
+		rec.Image = clip(c.Image, 100)
+		d.deny("container %s: image reference is longer than %d bytes", clip(c.Name, 63), maxImageRef)
 		d.images = append(d.images, rec)
 		return
 	}

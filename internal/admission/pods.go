@@ -23,6 +23,8 @@ type podObject struct {
 	// SpecPath is the JSON pointer to the pod spec: /spec for a Pod,
 	// /spec/template/spec for a Deployment…
 	SpecPath string
+
+	typeMeta metav1.TypeMeta // as the object states it
 }
 
 // container is one container of a pod spec, of any of its three lists.
@@ -36,20 +38,20 @@ type container struct {
 var podKinds = map[metav1.GroupVersionKind]func([]byte) (*podObject, error){
 	{Group: "", Version: "v1", Kind: "Pod"}:                   decodePod,
 	{Group: "", Version: "v1", Kind: "ReplicationController"}: decodeRC,
-	{Group: "apps", Version: "v1", Kind: "Deployment"}: templateOf(func(o *appsv1.Deployment) (*metav1.ObjectMeta, *corev1.PodTemplateSpec) {
-		return &o.ObjectMeta, &o.Spec.Template
+	{Group: "apps", Version: "v1", Kind: "Deployment"}: templateOf(func(o *appsv1.Deployment) (*metav1.TypeMeta, *metav1.ObjectMeta, *corev1.PodTemplateSpec) {
+		return &o.TypeMeta, &o.ObjectMeta, &o.Spec.Template
 	}),
-	{Group: "apps", Version: "v1", Kind: "StatefulSet"}: templateOf(func(o *appsv1.StatefulSet) (*metav1.ObjectMeta, *corev1.PodTemplateSpec) {
-		return &o.ObjectMeta, &o.Spec.Template
+	{Group: "apps", Version: "v1", Kind: "StatefulSet"}: templateOf(func(o *appsv1.StatefulSet) (*metav1.TypeMeta, *metav1.ObjectMeta, *corev1.PodTemplateSpec) {
+		return &o.TypeMeta, &o.ObjectMeta, &o.Spec.Template
 	}),
-	{Group: "apps", Version: "v1", Kind: "DaemonSet"}: templateOf(func(o *appsv1.DaemonSet) (*metav1.ObjectMeta, *corev1.PodTemplateSpec) {
-		return &o.ObjectMeta, &o.Spec.Template
+	{Group: "apps", Version: "v1", Kind: "DaemonSet"}: templateOf(func(o *appsv1.DaemonSet) (*metav1.TypeMeta, *metav1.ObjectMeta, *corev1.PodTemplateSpec) {
+		return &o.TypeMeta, &o.ObjectMeta, &o.Spec.Template
 	}),
-	{Group: "apps", Version: "v1", Kind: "ReplicaSet"}: templateOf(func(o *appsv1.ReplicaSet) (*metav1.ObjectMeta, *corev1.PodTemplateSpec) {
-		return &o.ObjectMeta, &o.Spec.Template
+	{Group: "apps", Version: "v1", Kind: "ReplicaSet"}: templateOf(func(o *appsv1.ReplicaSet) (*metav1.TypeMeta, *metav1.ObjectMeta, *corev1.PodTemplateSpec) {
+		return &o.TypeMeta, &o.ObjectMeta, &o.Spec.Template
 	}),
-	{Group: "batch", Version: "v1", Kind: "Job"}: templateOf(func(o *batchv1.Job) (*metav1.ObjectMeta, *corev1.PodTemplateSpec) {
-		return &o.ObjectMeta, &o.Spec.Template
+	{Group: "batch", Version: "v1", Kind: "Job"}: templateOf(func(o *batchv1.Job) (*metav1.TypeMeta, *metav1.ObjectMeta, *corev1.PodTemplateSpec) {
+		return &o.TypeMeta, &o.ObjectMeta, &o.Spec.Template
 	}),
 	{Group: "batch", Version: "v1", Kind: "CronJob"}: decodeCronJob,
 }
@@ -71,16 +73,12 @@ func podFromRequest(req *admissionv1.AdmissionRequest) (*podObject, error) {
 	if len(raw) == 0 || string(raw) == "null" {
 		return nil, fmt.Errorf("the %s request for %s carries no object to check", req.Operation, gvkString(req.Kind))
 	}
-	var tm metav1.TypeMeta
-	if err := json.Unmarshal(raw, &tm); err != nil {
-		return nil, fmt.Errorf("the %s object is not valid JSON", req.Kind.Kind)
-	}
-	if tm.Kind != "" && (tm.Kind != req.Kind.Kind || tm.APIVersion != groupVersion(req.Kind)) {
-		return nil, fmt.Errorf("the object is a %s %s, but the request says %s", clip(tm.APIVersion, 60), clip(tm.Kind, 60), gvkString(req.Kind))
-	}
 	p, err := decode(raw)
 	if err != nil {
 		return nil, fmt.Errorf("the %s object cannot be read: %s", req.Kind.Kind, clip(err.Error(), 200))
+	}
+	if tm := p.typeMeta; tm.Kind != "" && (tm.Kind != req.Kind.Kind || tm.APIVersion != groupVersion(req.Kind)) {
+		return nil, fmt.Errorf("the object is a %s %s, but the request says %s", clip(tm.APIVersion, 60), clip(tm.Kind, 60), gvkString(req.Kind))
 	}
 	p.Kind = req.Kind.Kind
 	// The request's namespace is the one the object will live in (the API server
@@ -99,7 +97,7 @@ func decodePod(raw []byte) (*podObject, error) {
 	if err := json.Unmarshal(raw, &o); err != nil {
 		return nil, err
 	}
-	return &podObject{Namespace: o.Namespace, Name: objectName(&o.ObjectMeta), Meta: &o.ObjectMeta, Spec: &o.Spec, SpecPath: "/spec"}, nil
+	return &podObject{typeMeta: o.TypeMeta, Namespace: o.Namespace, Name: objectName(&o.ObjectMeta), Meta: &o.ObjectMeta, Spec: &o.Spec, SpecPath: "/spec"}, nil
 }
 
 func decodeRC(raw []byte) (*podObject, error) {
@@ -110,7 +108,7 @@ func decodeRC(raw []byte) (*podObject, error) {
 	if o.Spec.Template == nil {
 		return nil, fmt.Errorf("spec.template is missing")
 	}
-	return &podObject{Namespace: o.Namespace, Name: objectName(&o.ObjectMeta), Meta: &o.Spec.Template.ObjectMeta,
+	return &podObject{typeMeta: o.TypeMeta, Namespace: o.Namespace, Name: objectName(&o.ObjectMeta), Meta: &o.Spec.Template.ObjectMeta,
 		Spec: &o.Spec.Template.Spec, SpecPath: "/spec/template/spec"}, nil
 }
 
@@ -120,19 +118,19 @@ func decodeCronJob(raw []byte) (*podObject, error) {
 		return nil, err
 	}
 	t := &o.Spec.JobTemplate.Spec.Template
-	return &podObject{Namespace: o.Namespace, Name: objectName(&o.ObjectMeta), Meta: &t.ObjectMeta, Spec: &t.Spec,
+	return &podObject{typeMeta: o.TypeMeta, Namespace: o.Namespace, Name: objectName(&o.ObjectMeta), Meta: &t.ObjectMeta, Spec: &t.Spec,
 		SpecPath: "/spec/jobTemplate/spec/template/spec"}, nil
 }
 
 // templateOf decodes a workload whose pod template sits at spec.template.
-func templateOf[T any](parts func(*T) (*metav1.ObjectMeta, *corev1.PodTemplateSpec)) func([]byte) (*podObject, error) {
+func templateOf[T any](parts func(*T) (*metav1.TypeMeta, *metav1.ObjectMeta, *corev1.PodTemplateSpec)) func([]byte) (*podObject, error) {
 	return func(raw []byte) (*podObject, error) {
 		var o T
 		if err := json.Unmarshal(raw, &o); err != nil {
 			return nil, err
 		}
-		meta, t := parts(&o)
-		return &podObject{Namespace: meta.Namespace, Name: objectName(meta), Meta: &t.ObjectMeta, Spec: &t.Spec,
+		tm, meta, t := parts(&o)
+		return &podObject{typeMeta: *tm, Namespace: meta.Namespace, Name: objectName(meta), Meta: &t.ObjectMeta, Spec: &t.Spec,
 			SpecPath: "/spec/template/spec"}, nil
 	}
 }

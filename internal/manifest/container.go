@@ -45,7 +45,11 @@ func (c *podCheck) container(ct container) {
 			fmt.Sprintf("AppArmor profile %s disables AppArmor", describeType(string(p.Type))))
 	}
 	if sc.ProcMount != nil && *sc.ProcMount != corev1.DefaultProcMount {
-		c.report(ruleProcMount, ct.name, ct.path("securityContext", "procMount"), []string{pssProcMount},
+		pss := []string{pssProcMount}
+		if c.userns {
+			pss = []string{pssProcMountRestricted} // baseline allows it with user namespaces
+		}
+		c.report(ruleProcMount, ct.name, ct.path("securityContext", "procMount"), pss,
 			fmt.Sprintf("procMount is %s", describeType(string(*sc.ProcMount))))
 	}
 	for i, p := range ct.ports {

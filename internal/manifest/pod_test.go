@@ -269,6 +269,17 @@ func TestCheckPodUserNamespaces(t *testing.T) {
 	}
 }
 
+func TestProcMountWithUserNamespaces(t *testing.T) {
+	spec := mutate(func(s *corev1.PodSpec) {
+		s.HostUsers = ptr(false)
+		app(s).SecurityContext.ProcMount = ptr(corev1.UnmaskedProcMount)
+	})
+	got := find(checkPodFindings(spec), "PSS006")
+	if len(got) != 1 || ViolatesPSS(got[0], "baseline") || !ViolatesPSS(got[0], "restricted") {
+		t.Fatalf("PSS006 = %+v: want a restricted-only violation", got)
+	}
+}
+
 func TestViolatesPSS(t *testing.T) {
 	base := report.Finding{Aliases: []string{pssHostNamespaces, "KSV008"}}
 	restrictedOnly := report.Finding{Aliases: []string{pssRunAsNonRoot}}

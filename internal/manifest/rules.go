@@ -20,6 +20,7 @@ const (
 	pssAppArmor            = "pss:appArmorProfile"
 	pssSELinux             = "pss:seLinuxOptions"
 	pssProcMount           = "pss:procMount"
+	pssProcMountRestricted = "pss:procMount_restricted"
 	pssSeccompBaseline     = "pss:seccompProfile_baseline"
 	pssSysctls             = "pss:sysctls"
 	pssHostProbes          = "pss:hostProbesAndHostLifecycle"
@@ -267,9 +268,10 @@ var (
 		References:  []string{pssRef}, Category: category,
 	}
 	ruleProcMount = report.Rule{
-		ID: "PSS006", Severity: report.High, Aliases: []string{pssProcMount},
+		ID: "PSS006", Severity: report.High, Aliases: []string{pssProcMount, pssProcMountRestricted},
 		Title:       "Unmasked /proc",
-		Description: "procMount: Unmasked exposes /proc paths the runtime masks (kernel memory, keys, timers).",
+		Description: "procMount: Unmasked exposes /proc paths the runtime masks (kernel memory, keys, timers). " +
+			"The baseline profile allows it in a user-namespaced pod (hostUsers: false); restricted never does.",
 		Remediation: "Remove securityContext.procMount or set it to Default.",
 		References:  []string{pssRef}, Category: category,
 	}

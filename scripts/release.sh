@@ -51,9 +51,14 @@ for arch in amd64 arm64; do
   echo "built $bin"
 done
 
-# A charter for this machine runs the release's own steps.
+# A charter for this machine runs the release's own steps: the release binary itself
+# when it is for this machine.
 host=$work/charter
-(cd "$src" && GOOS= GOARCH= go build -trimpath -buildvcs=false -ldflags "$ldflags" -o "$host" ./cmd/charter)
+if [ "$(go env GOHOSTOS)/$(go env GOHOSTARCH)" = linux/amd64 ] || [ "$(go env GOHOSTOS)/$(go env GOHOSTARCH)" = linux/arm64 ]; then
+  cp "$out/charter_${version}_linux_$(go env GOHOSTARCH)" "$host"
+else
+  (cd "$src" && GOOS= GOARCH= go build -trimpath -buildvcs=false -ldflags "$ldflags" -o "$host" ./cmd/charter)
+fi
 export CHARTER_CACHE_DIR=$work/cache
 
 for arch in amd64 arm64; do
@@ -65,9 +70,10 @@ for arch in amd64 arm64; do
 done
 
 if [ "$image" = 1 ]; then
-  # charter's own image, packed from the same tree with the same flags, then held to
+  # charter's own image, packed from the release binaries themselves, then held to
   # charter.yaml: the image's config, files, secrets and packages, and the Dockerfile.
-  (cd "$src" && "$host" pack ./cmd/charter --platform linux/amd64,linux/arm64 --ldflags "-X github.com/charterhq/charter/internal/cli.Version=$version" \
+  (cd "$src" && "$host" pack --platform linux/amd64,linux/arm64 \
+     --binary "linux/amd64=$out/charter_${version}_linux_amd64" --binary "linux/arm64=$out/charter_${version}_linux_arm64" \
      --version "$version" --oci-layout "$work/oci" --tag "$version" --name charter --bin-dir /usr/local/bin >/dev/null)
   "$host" db update --source "$src/examples/osv" --offline >/dev/null
   (cd "$src" && "$host" check "oci-dir:$work/oci:$version" --charter charter.yaml --lint Dockerfile --offline --no-progress)

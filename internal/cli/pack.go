@@ -32,7 +32,7 @@ type packFlags struct {
 	ldflags   string
 	version   string
 	caBundle  string
-	binary    string
+	binaries  []string
 	sbomOut   string
 	key       string
 	rf        registryFlags
@@ -88,7 +88,7 @@ func newPackCmd(env Env) *cobra.Command {
 	fl.StringVar(&f.ldflags, "ldflags", "", "extra linker `FLAGS`, e.g. \"-X main.version=1.4.2\" (after -s -w -buildid=)")
 	fl.StringVar(&f.version, "version", "", "the image's org.opencontainers.image.version")
 	fl.StringVar(&f.caBundle, "ca-bundle", defaultCABundle, "PEM CA bundle `FILE` copied into the image")
-	fl.StringVar(&f.binary, "binary", "", "pack this prebuilt static `FILE` instead of building (one platform)")
+	fl.StringArrayVar(&f.binaries, "binary", nil, "pack prebuilt static binaries instead of building: `FILE` for one --platform, or OS/ARCH=FILE per platform (repeatable)")
 	fl.StringVar(&f.sbomOut, "sbom-output", "", "also write the CycloneDX SBOM to `FILE` (one per platform: FILE with -OS-ARCH before the extension)")
 	fl.StringVar(&f.key, "key", "", "sign the pushed image and attest its SBOM and provenance with this cosign private key `FILE`")
 	f.rf.register(cmd)
@@ -111,13 +111,14 @@ func (f *packFlags) options(env Env, pkg string) (pack.Options, error) {
 		}
 		o.Platforms = append(o.Platforms, p)
 	}
-	if f.binary != "" {
-		if len(o.Platforms) != 1 {
-			return o, errors.New("--binary packs one platform: give one --platform")
+	if len(f.binaries) > 0 {
+		bins, err := parseBinaries(f.binaries, f.platforms)
+		if err != nil {
+			return o, fmt.Errorf("--binary: %w", err)
 		}
-		o.Binaries = map[string]string{f.platforms[0]: f.binary}
+		o.Binaries = bins
 		if o.Name == "" {
-			o.Name = filepath.Base(f.binary)
+			o.Name = filepath.Base(bins[f.platforms[0]])
 		}
 	}
 	ca, err := readSmallFile(f.caBundle)
@@ -131,6 +132,32 @@ func (f *packFlags) options(env Env, pkg string) (pack.Options, error) {
 	}
 	o.Source = src
 	return o, nil
+}
+
+// parseBinaries reads --binary: one FILE for a single platform, else OS/ARCH=FILE for
+// every platform asked for.
+func parseBinaries(list, platforms []string) (map[string]string, error) {
+	out := map[string]string{}
+	if len(list) == 1 && !strings.Contains(list[0], "=") {
+		if len(platforms) != 1 {
+			return nil, errors.New("a single FILE packs one platform: give one --platform, or write OS/ARCH=FILE for each")
+		}
+		out[platforms[0]] = list[0]
+		return out, nil
+	}
+	for _, b := range list {
+		p, file, ok := strings.Cut(b, "=")
+		if !ok || file == "" {
+			return nil, fmt.Errorf("%q: want OS/ARCH=FILE", b)
+		}
+		out[p] = file
+	}
+	for _, p := range platforms {
+		if _, ok := out[p]; !ok {
+			return nil, fmt.Errorf("no binary for --platform %s", p)
+		}
+	}
+	return out, nil
 }
 
 // isLocalPath tells a directory path from an import path, as the go command does.

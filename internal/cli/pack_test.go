@@ -62,3 +62,18 @@ func TestPackRefusals(t *testing.T) {
 		}
 	}
 }
+
+func TestParseBinaries(t *testing.T) {
+	if m, err := parseBinaries([]string{"app"}, []string{"linux/amd64"}); err != nil || m["linux/amd64"] != "app" {
+		t.Errorf("one file: %v %v", m, err)
+	}
+	m, err := parseBinaries([]string{"linux/amd64=a", "linux/arm64=b"}, []string{"linux/amd64", "linux/arm64"})
+	if err != nil || m["linux/arm64"] != "b" {
+		t.Errorf("per platform: %v %v", m, err)
+	}
+	for _, bad := range [][]string{{"app"}, {"linux/amd64=a"}, {"linux/amd64="}} {
+		if _, err := parseBinaries(bad, []string{"linux/amd64", "linux/arm64"}); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+}

@@ -140,10 +140,10 @@ func (o *Options) provenance(b *Built, binFile string) ([]byte, error) {
 		ext["prebuilt"] = true
 	}
 	p.BuildDefinition.ExternalParameters = ext
-	internal := map[string]any{
-		"env":   map[string]string{"CGO_ENABLED": "0", "GOOS": b.Platform.OS, "GOARCH": b.Platform.Architecture},
-		"flags": []string{"-trimpath", "-ldflags=-s -w -buildid="},
-		"epoch": o.Source.Epoch.UTC().Format(time.RFC3339),
+	internal := map[string]any{"epoch": o.Source.Epoch.UTC().Format(time.RFC3339)}
+	if o.Binaries == nil {
+		internal["env"] = map[string]string{"CGO_ENABLED": "0", "GOOS": b.Platform.OS, "GOARCH": b.Platform.Architecture}
+		internal["flags"] = []string{"-trimpath", "-ldflags=-s -w -buildid="}
 	}
 	if o.Source.Dirty {
 		internal["sourceModified"] = true

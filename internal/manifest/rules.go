@@ -269,7 +269,7 @@ var (
 	}
 	ruleProcMount = report.Rule{
 		ID: "PSS006", Severity: report.High, Aliases: []string{pssProcMount, pssProcMountRestricted},
-		Title:       "Unmasked /proc",
+		Title: "Unmasked /proc",
 		Description: "procMount: Unmasked exposes /proc paths the runtime masks (kernel memory, keys, timers). " +
 			"The baseline profile allows it in a user-namespaced pod (hostUsers: false); restricted never does.",
 		Remediation: "Remove securityContext.procMount or set it to Default.",

@@ -133,15 +133,16 @@ func containersOf(spec *corev1.PodSpec) []container {
 // rule's other peer aliases are kept, its pss: aliases replaced by those.
 func (c *podCheck) report(rule report.Rule, ctr string, path []string, pss []string, msg string) *report.Finding {
 	f := rule.Finding(report.Location{Resource: c.res.String(), Container: ctr}, msg)
-	f.Aliases = f.Aliases[:0]
+	aliases := make([]string, 0, len(pss)+len(rule.Aliases))
+	aliases = append(aliases, pss...) // a copy: callers reuse pss
 	for _, a := range rule.Aliases {
 		if !strings.HasPrefix(a, "pss:") {
-			f.Aliases = append(f.Aliases, a)
+			aliases = append(aliases, a)
 		}
 	}
-	f.Aliases = append(pss, f.Aliases...)
-	if len(f.Aliases) == 0 {
-		f.Aliases = nil
+	f.Aliases = nil
+	if len(aliases) > 0 {
+		f.Aliases = aliases
 	}
 	c.out = append(c.out, issue{finding: f, path: path})
 	return &c.out[len(c.out)-1].finding

@@ -1,6 +1,7 @@
 package manifest
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -305,4 +306,26 @@ func TestRulesAreWellFormed(t *testing.T) {
 		seen[r.ID] = true
 	}
 	_ = report.NewCatalog(Rules()) // panics on a duplicate ID
+}
+
+// TestCheckPodConcurrent is the webhook's use: many pods checked at once (run with -race).
+func TestCheckPodConcurrent(t *testing.T) {
+	spec := mutate(func(s *corev1.PodSpec) { app(s).SecurityContext.Privileged = ptr(true) })
+	want := len(CheckPod(web, nil, spec))
+	errs := make(chan string, 8)
+	for range 8 {
+		go func() {
+			got := CheckPod(web, nil, spec)
+			if len(got) != want || got[0].Aliases[0] != pssPrivileged {
+				errs <- fmt.Sprintf("%d findings, aliases %v", len(got), got[0].Aliases)
+				return
+			}
+			errs <- ""
+		}()
+	}
+	for range 8 {
+		if e := <-errs; e != "" {
+			t.Error(e)
+		}
+	}
 }

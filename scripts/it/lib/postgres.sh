@@ -4,8 +4,9 @@
 # start_postgres DIR initialises a cluster in DIR/pg (owned by the postgres user: the
 # server refuses to run as root), starts it on 127.0.0.1 on a free port with no other
 # listener, creates the database "charter", and exports CHARTER_TEST_POSTGRES. It
-# installs Debian's postgresql package when pg_ctl is missing; when that fails it exits
-# the script (under CI=true a missing server is a failure, never a skip).
+# installs Debian's postgresql package when pg_ctl is missing; when that fails it ends
+# the script: a skip (exit 0) on a workstation, a failure under CI=true. A server that is
+# installed but does not start is always a failure.
 
 PG_DATA=
 PG_BIN=
@@ -31,8 +32,12 @@ start_postgres() {
   if ! PG_BIN=$(pg_bin); then
     log "installing postgresql"
     if ! { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; }; then
-      log "FAIL: postgresql is not installed and could not be installed"
-      exit 1
+      if [ "${CI:-}" = true ]; then
+        log "FAIL: postgresql is not installed and could not be installed"
+        exit 1
+      fi
+      log "SKIP: postgresql is not installed and could not be installed (under CI=true this fails)"
+      exit 0
     fi
     PG_BIN=$(pg_bin) || { log "FAIL: no pg_ctl after installing postgresql"; exit 1; }
   fi

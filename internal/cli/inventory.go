@@ -829,8 +829,8 @@ type inventoryFlags struct {
 }
 
 func (f *inventoryFlags) register(cmd *cobra.Command) {
-	cmd.Flags().BoolVar(&f.enabled, "inventory", false, "also record the image and its packages in the inventory (see `charter inventory`)")
-	cmd.Flags().StringVar(&f.db.location, "inventory-db", "", "with --inventory: the inventory `FILE` or postgres:// URL (default as `charter inventory`)")
+	cmd.Flags().BoolVar(&f.enabled, "inventory", false, "also record the image and its packages in the inventory (see charter inventory --help)")
+	cmd.Flags().StringVar(&f.db.location, "inventory-db", "", "with --inventory: the inventory `FILE` or postgres:// URL (default: as charter inventory's --db)")
 }
 
 // record adds a scan's packages to the inventory.

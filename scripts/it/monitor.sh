@@ -15,6 +15,7 @@ cd "$(dirname "$0")/../.."
 DIR=$(mktemp -d /tmp/charter-it-monitor.XXXXXX)
 DOCKERD_PID=
 MON_PID=
+RUNC_ID=charter-it-mon-$$
 IMG=charter-it/busybox-monitor:1
 
 log() { printf 'it/monitor: %s\n' "$*" >&2; }
@@ -24,6 +25,7 @@ cleanup() {
   local rc=$?
   set +e
   [ -n "$MON_PID" ] && kill "$MON_PID" 2>/dev/null && wait "$MON_PID" 2>/dev/null
+  runc delete -f "$RUNC_ID" >/dev/null 2>&1
   stop_dockerd "$DIR"
   if [ "${KEEP:-}" = 1 ]; then log "kept $DIR"; else rm -rf "$DIR" 2>/dev/null; fi
   exit "$rc"
@@ -100,7 +102,7 @@ stop_monitor() {
 
 # alert FILE RULE CONTAINER TEXT: FILE has an alert of RULE for CONTAINER mentioning TEXT.
 alert() {
-  grep "\"rule\":\"$2\"" "$DIR/$1.jsonl" | grep "\"container.id\":\"${3:0:12}\"" | grep -qF -- "$4"
+  grep "\"rule\":\"$2\"" "$DIR/$1.jsonl" | grep -F "\"container.id\":\"${3:0:12}" | grep -qF -- "$4"
 }
 
 # wait_alert FILE RULE CONTAINER TEXT SECONDS: waits for the alert, prints the wait in ms.
@@ -164,7 +166,7 @@ start=$(date +%s)
 docker exec mon-bad sh -c 'sleep 5; echo survived' >"$DIR/enforce.out" || rc=$?
 took=$(($(date +%s) - start))
 stop_monitor 1
-[ "$rc" = 137 ] && [ ! -s "$DIR/enforce.out" ] && [ "$took" -lt 4 ] \
+[ "$rc" = 137 ] && [ ! -s "$DIR/enforce.out" ] && [ "$took" -lt 5 ] \
   || fail "--enforce kill: the shell exited $rc after ${took}s, printing '$(cat "$DIR/enforce.out")'"
 alert enforce RT001 "$bad" '"enforced":"killed"' || fail "--enforce kill: the alert does not say killed"
 log "--enforce kill: the shell was killed (exit 137) and the alert says so"
@@ -176,4 +178,20 @@ docker exec mon-bad sh -c 'sleep 0.5'
 wait_alert fallback RT001 "$bad" '"proc.name":"sh"' 2 >/dev/null
 stop_monitor 1
 log "proc connector fallback: RT001 seen, and the warning names what is lost"
+# --- a plain runc container --------------------------------------------------------------
+# No engine to ask: the container is known by its runc ID, and --image names the image
+# (the pristine root filesystem; the container runs on a copy of it).
+command -v runc >/dev/null || missing "runc not installed (apt-get install runc)"
+mkdir -p "$DIR/bundle"
+cp -a "$DIR/busybox-rootfs" "$DIR/bundle/rootfs"
+(cd "$DIR/bundle" && runc spec && sed -i 's/"terminal": true/"terminal": false/; s/"readonly": true/"readonly": false/; s/"sh"$/"sleep", "600"/' config.json)
+grep -q '"sleep", "600"' "$DIR/bundle/config.json" || fail "could not write the runc bundle's command"
+start_monitor runc --container "$RUNC_ID" --image "dir:$DIR/busybox-rootfs"
+(cd "$DIR/bundle" && runc run -d "$RUNC_ID" >/dev/null)
+runc exec "$RUNC_ID" sh -c 'cp /bin/busybox /tmp/busybox && /tmp/busybox true'
+wait_alert runc RT001 "$RUNC_ID" '"container.runtime":"runc"' 2 >/dev/null
+wait_alert runc RT002 "$RUNC_ID" '"proc.exepath":"/tmp/busybox"' 5 >/dev/null
+stop_monitor 1
+alert runc RT002 "$RUNC_ID" '"proc.exepath":"/bin/cp"' && fail "RT002 for /bin/cp, which the image holds"
+log "runc container $RUNC_ID: RT001 and RT002 (against --image dir:…) reported, runtime runc"
 log "passed"

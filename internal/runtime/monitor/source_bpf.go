@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"time"
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/link"
@@ -21,6 +22,10 @@ type bpfSource struct {
 	links  []link.Link
 	reader *ringbuf.Reader
 }
+
+// pollInterval bounds how long an event waits in the ring buffer: the kernel side does not
+// wake the reader for each one.
+const pollInterval = 20 * time.Millisecond
 
 func openBPF() (_ *bpfSource, err error) {
 	if err := rlimit.RemoveMemlock(); err != nil {
@@ -73,9 +78,14 @@ func (s *bpfSource) run(ctx context.Context, out chan<- Event) error {
 	stop := context.AfterFunc(ctx, func() { _ = s.reader.Close() })
 	defer stop()
 	var rec ringbuf.Record
+	s.reader.SetDeadline(time.Now().Add(pollInterval))
 	for {
 		if err := s.reader.ReadInto(&rec); err != nil {
-			if errors.Is(err, os.ErrClosed) || ctx.Err() != nil {
+			if errors.Is(err, os.ErrDeadlineExceeded) {
+				s.reader.SetDeadline(time.Now().Add(pollInterval))
+				continue
+			}
+			if errors.Is(err, os.ErrClosed) || errors.Is(err, ringbuf.ErrClosed) || ctx.Err() != nil {
 				return nil
 			}
 			return fmt.Errorf("reading the ring buffer: %w", err)

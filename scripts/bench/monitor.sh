@@ -1,0 +1,150 @@
+#!/usr/bin/env bash
+# Measures what `charter monitor` costs the processes it watches: an exec-heavy loop
+# (fork+exec of /bin/true) and a connect-heavy loop (TCP connects to a loopback port),
+# each run without and with the monitor (eBPF source, every container, JSON Lines to
+# /dev/null), alternating, ROUNDS times; prints the median of each, the slowdown, the
+# exec rate reached, the monitor's counts (events seen, dropped) and the load average,
+# since a shared machine's load moves every number. Needs root.
+#
+#   scripts/bench/monitor.sh                      # 20,000 execs, 100,000 connects, 3 rounds
+#   EXECS=50000 WORKERS=4 ROUNDS=5 scripts/bench/monitor.sh
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+[ "$(id -u)" = 0 ] || { echo "bench/monitor: needs root (eBPF)" >&2; exit 2; }
+EXECS=${EXECS:-20000}
+CONNECTS=${CONNECTS:-100000}
+WORKERS=${WORKERS:-2}
+ROUNDS=${ROUNDS:-3}
+DIR=$(mktemp -d /tmp/charter-bench-monitor.XXXXXX)
+MON_PID=
+cleanup() {
+  [ -n "$MON_PID" ] && kill "$MON_PID" 2>/dev/null && wait "$MON_PID" 2>/dev/null
+  rm -rf "$DIR"
+}
+trap cleanup EXIT
+
+# The load generator: WORKERS goroutines, each fork+exec'ing /bin/true (or connecting to
+# a loopback listener) in a loop, so the rate is bound by the kernel, not a shell.
+mkdir -p "$DIR/loop"
+cat >"$DIR/loop/main.go" <<'GO'
+package main
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"strconv"
+	"sync"
+	"syscall"
+	"time"
+)
+
+func main() {
+	mode, n, workers := os.Args[1], atoi(os.Args[2]), atoi(os.Args[3])
+	var addr string
+	if mode == "connect" {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			panic(err)
+		}
+		addr = ln.Addr().String()
+		go func() {
+			for {
+				c, err := ln.Accept()
+				if err != nil {
+					return
+				}
+				_ = c.Close()
+			}
+		}()
+	}
+	start := time.Now()
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func(count int) {
+			defer wg.Done()
+			for i := 0; i < count; i++ {
+				if mode == "exec" {
+					pid, err := syscall.ForkExec("/bin/true", []string{"true"}, &syscall.ProcAttr{})
+					if err != nil {
+						panic(err)
+					}
+					var ws syscall.WaitStatus
+					if _, err := syscall.Wait4(pid, &ws, 0, nil); err != nil {
+						panic(err)
+					}
+					continue
+				}
+				c, err := net.Dial("tcp", addr)
+				if err != nil {
+					panic(err)
+				}
+				_ = c.Close()
+			}
+		}(n / workers)
+	}
+	wg.Wait()
+	el := time.Since(start)
+	// CPU time of this process and its children: the kernel-side cost of tracing lands in
+	// the system time of the process making the system call, and it is far less swayed by
+	// other load on the machine than the wall time.
+	var self, kids syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &self)
+	_ = syscall.Getrusage(syscall.RUSAGE_CHILDREN, &kids)
+	cpu := tv(self.Utime) + tv(self.Stime) + tv(kids.Utime) + tv(kids.Stime)
+	fmt.Printf("%.3f %.0f %.3f\n", el.Seconds(), float64(n)/el.Seconds(), cpu)
+}
+
+func tv(t syscall.Timeval) float64 { return float64(t.Sec) + float64(t.Usec)/1e6 }
+
+func atoi(s string) int { n, _ := strconv.Atoi(s); return n }
+GO
+(cd "$DIR/loop" && printf 'module loop\ngo 1.26\n' >go.mod && go build -o "$DIR/loopbin" .)
+go build -o "$DIR/charter" ./cmd/charter
+
+start_monitor() {
+  "$DIR/charter" monitor --all --format jsonl --source bpf >/dev/null 2>"$DIR/mon.err" &
+  MON_PID=$!
+  for _ in $(seq 1 100); do grep -q watching "$DIR/mon.err" 2>/dev/null && return; sleep 0.1; done
+  cat "$DIR/mon.err" >&2
+  exit 1
+}
+stop_monitor() { # prints the counts line and the monitor's own CPU seconds
+  local ticks cpu
+  ticks=$(awk '{print $14 + $15}' "/proc/$MON_PID/stat")
+  cpu=$(awk -v t="$ticks" -v hz="$(getconf CLK_TCK)" 'BEGIN {printf "%.2f", t/hz}')
+  kill -INT "$MON_PID"
+  wait "$MON_PID" || true
+  MON_PID=
+  echo "$(grep 'events' "$DIR/mon.err" | sed 's/^charter monitor: //'); monitor CPU ${cpu} s"
+}
+median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+
+run_case() { # run_case MODE N
+  local mode=$1 n=$2 r
+  : >"$DIR/$mode.off"
+  : >"$DIR/$mode.on"
+  for r in $(seq 1 "$ROUNDS"); do
+    "$DIR/loopbin" "$mode" "$n" "$WORKERS" >>"$DIR/$mode.off"
+    start_monitor
+    "$DIR/loopbin" "$mode" "$n" "$WORKERS" >>"$DIR/$mode.on"
+    echo "  $mode round $r: off $(tail -n1 "$DIR/$mode.off"), on $(tail -n1 "$DIR/$mode.on") (wall s, per s, CPU s); monitor: $(stop_monitor); load $(cut -d' ' -f1 /proc/loadavg)"
+  done
+  local col
+  for col in 1 3; do
+    local off on what
+    off=$(cut -d' ' -f$col "$DIR/$mode.off" | median)
+    on=$(cut -d' ' -f$col "$DIR/$mode.on" | median)
+    what=wall
+    [ "$col" = 3 ] && what=CPU
+    awk -v m="$mode" -v n="$n" -v w="$what" -v off="$off" -v on="$on" 'BEGIN {
+      printf "%s x%d, median %s time: without monitor %.3f s, with monitor %.3f s: %+.1f%%\n", m, n, w, off, on, (on-off)/off*100 }'
+  done
+  echo "$mode rate (median): without $(cut -d' ' -f2 "$DIR/$mode.off" | median)/s, with $(cut -d' ' -f2 "$DIR/$mode.on" | median)/s"
+}
+
+echo "bench/monitor: $(nproc) cores, kernel $(uname -r), load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+run_case exec "$EXECS"
+run_case connect "$CONNECTS"
+echo "bench/monitor: load average after: $(cut -d' ' -f1-3 /proc/loadavg)"

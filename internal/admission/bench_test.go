@@ -77,9 +77,9 @@ func BenchmarkAdmissionLoadCold(b *testing.B) {
 }
 
 type loadResult struct {
-	latencies []time.Duration
-	errors    int64
-	wall      time.Duration
+	latencies      []time.Duration
+	errors, denied int64 // requests that failed; requests answered with a denial
+	wall           time.Duration
 }
 
 func (r loadResult) report(b *testing.B) {
@@ -95,6 +95,7 @@ func (r loadResult) report(b *testing.B) {
 	b.ReportMetric(pct(0.99), "p99-ms")
 	b.ReportMetric(pct(1), "max-ms")
 	b.ReportMetric(float64(r.errors), "errors")
+	b.ReportMetric(float64(r.denied), "denied")
 	if load, err := os.ReadFile("/proc/loadavg"); err == nil {
 		b.Logf("loadavg: %s", bytes.TrimSpace(load))
 	}
@@ -104,7 +105,7 @@ func (r loadResult) report(b *testing.B) {
 func runLoad(client *http.Client, url string, rps, total int, body func(int) []byte) loadResult {
 	interval := time.Second / time.Duration(rps)
 	lat := make([]time.Duration, total)
-	var errs atomic.Int64
+	var errs, denied atomic.Int64
 	var wg sync.WaitGroup
 	start := time.Now()
 	for i := range total {
@@ -115,13 +116,16 @@ func runLoad(client *http.Client, url string, rps, total int, body func(int) []b
 			defer wg.Done()
 			ok, err := post(nil, client, url, body(i))
 			lat[i] = time.Since(at)
-			if err != nil || !ok {
+			switch {
+			case err != nil:
 				errs.Add(1)
+			case !ok:
+				denied.Add(1)
 			}
 		}()
 	}
 	wg.Wait()
-	return loadResult{latencies: lat, errors: errs.Load(), wall: time.Since(start)}
+	return loadResult{latencies: lat, errors: errs.Load(), denied: denied.Load(), wall: time.Since(start)}
 }
 
 func loadClient(f *fixture) *http.Client {

@@ -24,17 +24,20 @@ func newInspectCmd(env Env) *cobra.Command {
 		deny []string
 	)
 	cmd := &cobra.Command{
-		Use:   "inspect docker:CONTAINER | MANIFEST.yaml",
+		Use:   "inspect docker:CONTAINER | podman:CONTAINER | MANIFEST.yaml",
 		Short: "Compare how a container really runs with the charter's runtime profile (drift)",
 		Long: "Read a running container's settings from the Docker daemon ($DOCKER_HOST, default\n" +
-			"unix:///var/run/docker.sock), or the pods a Kubernetes manifest describes (Pod,\n" +
-			"Deployment, StatefulSet, DaemonSet, ReplicaSet, Job, CronJob…), and report every way\n" +
+			"unix:///var/run/docker.sock) or Podman's API socket ($CONTAINER_HOST, else\n" +
+			"$XDG_RUNTIME_DIR/podman/podman.sock, else /run/podman/podman.sock), or the pods a\n" +
+			"Kubernetes manifest describes (Pod, Deployment, StatefulSet, DaemonSet, ReplicaSet,\n" +
+			"Job, CronJob…), and report every way\n" +
 			"they run with more privilege than the profile `charter profile` prints for the\n" +
 			"charter: user, read-only root, capabilities, no-new-privileges, seccomp, memory/CPU/\n" +
 			"process limits, host namespaces, writable mounts, network (PRF001–PRF013).\n" +
 			"Exit 1 when a finding is at or above --fail-on.",
 		Example: "  charter inspect docker:api\n" +
 			"  DOCKER_HOST=unix:///run/user/1000/docker.sock charter inspect docker:3f2a9c --charter deploy/charter.yaml\n" +
+			"  charter inspect podman:api\n" +
 			"  charter inspect k8s/deployment.yaml -o sarif --output drift.sarif\n" +
 			"  kubectl get pod api-7d9 -o yaml | charter inspect -",
 		Args: cobra.ExactArgs(1),
@@ -50,7 +53,10 @@ func newInspectCmd(env Env) *cobra.Command {
 			opts := profile.Options{SeccompDeny: deny}
 			var r *report.Report
 			if ref, ok := strings.CutPrefix(args[0], "docker:"); ok {
-				r, err = inspectDocker(cmd.Context(), env, ref, pf, opts)
+				r, err = inspectDocker(cmd.Context(), env.Getenv("DOCKER_HOST"), "docker:", ref, pf, opts)
+			} else if ref, ok := strings.CutPrefix(args[0], "podman:"); ok {
+				host := inspect.PodmanHost(env.Getenv, func(p string) bool { _, err := os.Stat(p); return err == nil })
+				r, err = inspectDocker(cmd.Context(), host, "podman:", ref, pf, opts)
 			} else {
 				r, err = inspectManifest(env, args[0], pf, opts)
 			}
@@ -67,8 +73,10 @@ func newInspectCmd(env Env) *cobra.Command {
 	return cmd
 }
 
-func inspectDocker(ctx context.Context, env Env, ref string, pf *policy.File, opts profile.Options) (*report.Report, error) {
-	d, err := inspect.NewDocker(env.Getenv("DOCKER_HOST"))
+// inspectDocker inspects a container through the Docker Engine API at host (Podman
+// serves the same API); scheme names the source in the report.
+func inspectDocker(ctx context.Context, host, scheme, ref string, pf *policy.File, opts profile.Options) (*report.Report, error) {
+	d, err := inspect.NewDocker(host)
 	if err != nil {
 		return nil, err
 	}
@@ -76,7 +84,7 @@ func inspectDocker(ctx context.Context, env Env, ref string, pf *policy.File, op
 	if err != nil {
 		return nil, err
 	}
-	src := profile.Source{Ref: "docker:" + c.ImageRef}
+	src := profile.Source{Ref: scheme + c.ImageRef}
 	if cfg, err := d.ImageConfig(ctx, c.Image); err == nil {
 		src.Config = cfg
 	}
@@ -84,7 +92,7 @@ func inspectDocker(ctx context.Context, env Env, ref string, pf *policy.File, op
 	if err != nil {
 		return nil, err
 	}
-	r := report.New(version(), report.Target{Kind: "container", Ref: "docker:" + ref})
+	r := report.New(version(), report.Target{Kind: "container", Ref: scheme + ref})
 	r.Findings = append(r.Findings, inspect.Compare(p, c.Settings)...)
 	return r, nil
 }

@@ -5,7 +5,8 @@
 # a one-layer image (user "probe", resolved to 1000:1000 through the image's passwd). Then:
 #   runc     charter profile --format oci → config.json; runc run the bundle
 #   dockerd  charter profile --format docker → run as a script against a private dockerd
-#   compose  charter profile --format compose → docker-compose up (when docker-compose is there)
+#   compose  charter profile --format compose → docker-compose up
+#   podman   the same docker flags under podman run
 # Inside, the probe asserts uid ≠ 0, CapEff/CapPrm/CapBnd/CapAmb = 0, NoNewPrivs = 1,
 # Seccomp = 2, a write to a world-writable directory of the root fails with EROFS, the
 # tmpfs is writable, the seccomp profile narrowed by runtime.seccomp.deny denies
@@ -20,7 +21,9 @@ cd "$(dirname "$0")/../.."
 
 DIR=$(mktemp -d /tmp/charter-it-profile.XXXXXX)
 DOCKERD_PID=
+PODMAN_PID=
 RUNC_ROOT=$DIR/runc
+PODMAN=(podman --root "$DIR/podman/root" --runroot "$DIR/podman/run" --cgroup-manager cgroupfs)
 
 log() { printf 'it/profile: %s\n' "$*" >&2; }
 
@@ -28,6 +31,11 @@ cleanup() {
   local rc=$?
   set +e
   for c in $(runc --root "$RUNC_ROOT" list -q 2>/dev/null); do runc --root "$RUNC_ROOT" delete -f "$c" >/dev/null 2>&1; done
+  if [ -n "$PODMAN_PID" ]; then
+    kill "$PODMAN_PID" 2>/dev/null || true
+    wait "$PODMAN_PID" 2>/dev/null || true
+  fi
+  [ -d "$DIR/podman" ] && "${PODMAN[@]}" rm -f -a >/dev/null 2>&1
   if [ -n "$DOCKERD_PID" ] && kill -0 "$DOCKERD_PID" 2>/dev/null; then
     "$DOCKER" rm -f $("$DOCKER" ps -aq 2>/dev/null) >/dev/null 2>&1
     kill "$DOCKERD_PID" 2>/dev/null || true
@@ -62,6 +70,7 @@ pkgs=()
 command -v runc >/dev/null || pkgs+=(runc)
 command -v dockerd >/dev/null || pkgs+=(docker.io)
 command -v docker-compose >/dev/null || pkgs+=(docker-compose)
+command -v podman >/dev/null || pkgs+=(podman)
 if [ ${#pkgs[@]} -gt 0 ] && command -v apt-get >/dev/null; then
   log "installing ${pkgs[*]}"
   export DEBIAN_FRONTEND=noninteractive
@@ -181,6 +190,34 @@ if command -v docker-compose >/dev/null; then
 else
   missing "docker-compose not installed (apt-get install docker-compose)"
 fi
+
+# --- podman ------------------------------------------------------------------------------
+# The same `docker run` flags under Podman, then `charter inspect podman:` through Podman's
+# Docker-compatible API. Podman raises RLIMIT_NOFILE to 1048576 by default, which needs
+# CAP_SYS_RESOURCE above the caller's hard limit (a nested runtime may lack it): the
+# ulimits below keep the defaults within reach; they are not part of the profile.
+command -v podman >/dev/null || missing "podman not installed (apt-get install podman)"
+PODMAN_RUN=("${PODMAN[@]}" run --ulimit nofile=1024:1024 --ulimit nproc=1024:1024)
+"${PODMAN[@]}" load -i "$DIR/probe.tar" >/dev/null 2>&1 || fail "podman load"
+podman_flags() { sed -n '/^docker run/,$p' "$RUN/run.sh" | sed -e '1d' -e 's/ *\\$//' -e 's/^ *//' | sed '$d'; }
+mapfile -t FLAGS < <(podman_flags | xargs -n1 printf '%s\n')
+(cd "$RUN" && "${PODMAN_RUN[@]}" --rm "${FLAGS[@]}" charter-probe:it) >"$DIR/podman.out" 2>&1 \
+  || { cat "$DIR/podman.out" >&2; fail "podman run with charter's flags"; }
+expect_pass "$DIR/podman.out" podman
+(cd "$RUN" && "${PODMAN_RUN[@]}" -d --name pgood "${FLAGS[@]}" charter-probe:it sleep) >/dev/null
+"${PODMAN_RUN[@]}" -d --name pbad --cap-add SYS_ADMIN charter-probe:it sleep >/dev/null
+"${PODMAN[@]}" system service --time 0 "unix://$DIR/p.sock" >"$DIR/podman-service.log" 2>&1 &
+PODMAN_PID=$!
+for _ in $(seq 1 50); do [ -S "$DIR/p.sock" ] && break; sleep 0.2; done
+CONTAINER_HOST="unix://$DIR/p.sock" "$CHARTER" inspect podman:pgood --charter "$DIR/charter.yaml" >"$DIR/inspect-pgood.out" \
+  || { cat "$DIR/inspect-pgood.out" >&2; fail "charter inspect found drift in a Podman container started with the profile"; }
+set +e
+CONTAINER_HOST="unix://$DIR/p.sock" "$CHARTER" inspect podman:pbad --charter "$DIR/charter.yaml" -o json >"$DIR/inspect-pbad.json"
+rc=$?
+set -e
+[ "$rc" = 1 ] && grep -q '"rule": "PRF004"' "$DIR/inspect-pbad.json" \
+  || { cat "$DIR/inspect-pbad.json" >&2; fail "charter inspect podman:pbad exited $rc, want 1 with PRF004"; }
+log "podman: the probe passes with the docker flags; inspect podman: finds no drift with them, PRF004 without"
 
 # --- Kubernetes manifests ----------------------------------------------------------------
 "${PROFILE[@]}" docker:charter-probe:it --format kubernetes >"$DIR/k8s.yaml"

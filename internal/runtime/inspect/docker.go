@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -227,4 +228,19 @@ func (d *Docker) ImageConfig(ctx context.Context, id string) (*v1.ConfigFile, er
 		return nil, fmt.Errorf("image %s: %w", id, err)
 	}
 	return &v1.ConfigFile{Config: img.Config}, nil
+}
+
+// PodmanHost is the Podman API socket `charter inspect podman:` talks to, as Podman's
+// own client finds it: $CONTAINER_HOST, else the user's socket under $XDG_RUNTIME_DIR
+// when it exists, else the system socket. Podman serves the Docker-compatible API there.
+func PodmanHost(getenv func(string) string, exists func(string) bool) string {
+	if h := getenv("CONTAINER_HOST"); h != "" {
+		return h
+	}
+	if d := getenv("XDG_RUNTIME_DIR"); d != "" {
+		if p := filepath.Join(d, "podman", "podman.sock"); exists(p) {
+			return "unix://" + p
+		}
+	}
+	return "unix:///run/podman/podman.sock"
 }

@@ -55,6 +55,10 @@ func TestDockerFixtures(t *testing.T) {
 		{"docker-narrow.json", []string{"ptrace", "getpriority"}, []string{"PRF006"}},
 		// --cap-add SYS_ADMIN --security-opt seccomp=unconfined, nothing else.
 		{"docker-bad.json", nil, []string{"PRF003", "PRF004", "PRF005", "PRF006", "PRF007", "PRF008", "PRF009", "PRF013"}},
+		// Podman 4.3's compat API: with the profile's flags (less seccomp: Podman shows
+		// none) and its defaults (11 capabilities, 2048 pids, the image's user).
+		{"podman-good.json", nil, nil},
+		{"podman-bad.json", nil, []string{"PRF003", "PRF004", "PRF005", "PRF007", "PRF008", "PRF009", "PRF013"}},
 		// --privileged --user 0 --pid host -v DIR:/data --memory 1g.
 		{"docker-worse.json", nil, []string{"PRF001", "PRF003", "PRF007", "PRF008", "PRF009", "PRF010", "PRF011", "PRF012", "PRF013"}},
 	}
@@ -234,5 +238,20 @@ func TestCharterUserByName(t *testing.T) {
 		if !slices.Equal(got, want) {
 			t.Errorf("user %q: %v, want %v", user, got, want)
 		}
+	}
+}
+
+func TestPodmanHost(t *testing.T) {
+	env := func(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+	yes := func(string) bool { return true }
+	no := func(string) bool { return false }
+	if h := PodmanHost(env(map[string]string{"CONTAINER_HOST": "tcp://h:1", "XDG_RUNTIME_DIR": "/run/user/1"}), yes); h != "tcp://h:1" {
+		t.Error(h)
+	}
+	if h := PodmanHost(env(map[string]string{"XDG_RUNTIME_DIR": "/run/user/1"}), yes); h != "unix:///run/user/1/podman/podman.sock" {
+		t.Error(h)
+	}
+	if h := PodmanHost(env(map[string]string{"XDG_RUNTIME_DIR": "/run/user/1"}), no); h != "unix:///run/podman/podman.sock" {
+		t.Error(h)
 	}
 }

@@ -71,6 +71,9 @@ func newPackCmd(env Env) *cobra.Command {
 				return errors.New("pack: --key signs in a registry: add --push REF (an OCI layout carries the unsigned SBOM and provenance)")
 			}
 			f.label = pkg
+			if len(f.binaries) > 0 {
+				f.label = "prebuilt " + strings.Join(f.binaries, ", ")
+			}
 			opts, err := f.options(env, pkg)
 			if err != nil {
 				return fmt.Errorf("pack: %w", err)

@@ -145,7 +145,7 @@ func TestDefaults(t *testing.T) {
 	if p.Image != "ghcr.io/acme/api:v3" || p.Name != "api" {
 		t.Errorf("image %q name %q", p.Image, p.Name)
 	}
-	for _, want := range []string{"runs as root", "/tmp is the one writable path", "default limits", "connect nowhere"} {
+	for _, want := range []string{"no image config, so no USER", "/tmp is the one writable path", "default limits", "connect nowhere"} {
 		if !slices.ContainsFunc(p.Notes, func(n string) bool { return strings.Contains(n, want) }) {
 			t.Errorf("no note says %q: %q", want, p.Notes)
 		}

@@ -158,6 +158,10 @@ func (p *Profile) setUser(charterUser, imageUser string, src Source) error {
 		}
 	}
 	p.User = DefaultUser
+	if src.Config == nil {
+		p.note("the source has no image config, so no USER: the profile runs as %s (set runtime.user to choose)", DefaultUser)
+		return nil
+	}
 	p.note("the image runs as root: the profile runs it as %s (set runtime.user to choose); the files it reads must be readable by that user", DefaultUser)
 	return nil
 }

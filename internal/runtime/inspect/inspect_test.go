@@ -197,7 +197,11 @@ func TestKubernetesErrors(t *testing.T) {
 			t.Errorf("%s: error %q does not name the file", name, err)
 		}
 	}
-	ss, err := ParseKubernetes("list.yaml", []byte("kind: List\nitems:\n- kind: Pod\n  metadata: {name: p}\n  spec: {containers: [{name: c}]}\n"))
+	ss, err := ParseKubernetes("debug.yaml", []byte("kind: Pod\nmetadata: {name: p}\nspec:\n  containers: [{name: c}]\n  initContainers: [{name: i}]\n  ephemeralContainers: [{name: debugger, securityContext: {privileged: true}}]\n"))
+	if err != nil || len(ss) != 3 || ss[2].Location.Container != "debugger" || !ss[2].Privileged {
+		t.Errorf("init, app and ephemeral containers: %+v %v", ss, err)
+	}
+	ss, err = ParseKubernetes("list.yaml", []byte("kind: List\nitems:\n- kind: Pod\n  metadata: {name: p}\n  spec: {containers: [{name: c}]}\n"))
 	if err != nil || len(ss) != 1 {
 		t.Errorf("List: %v %v", ss, err)
 	}

@@ -152,7 +152,11 @@ func fromObject(file string, line int, raw []byte, depth int) ([]Settings, error
 	}
 	res := w.Kind + "/" + w.Metadata.Namespace + "/" + w.Metadata.Name
 	var out []Settings
-	for _, c := range append(append([]corev1.Container(nil), spec.InitContainers...), spec.Containers...) {
+	containers := append(append([]corev1.Container(nil), spec.InitContainers...), spec.Containers...)
+	for _, ec := range spec.EphemeralContainers {
+		containers = append(containers, corev1.Container(ec.EphemeralContainerCommon))
+	}
+	for _, c := range containers {
 		loc := report.Location{Path: file, Line: line, Resource: res, Container: c.Name, Image: c.Image}
 		out = append(out, podSettings(loc, spec, &c))
 	}

@@ -189,3 +189,19 @@ func cpuTime() time.Duration {
 func reportCPU(b *testing.B, since time.Duration) {
 	b.ReportMetric(float64((cpuTime()-since).Milliseconds())/float64(b.N), "cpu-ms/op")
 }
+
+// BenchmarkImportCorpus imports the whole corpus (8,173 records) into a new database:
+// parse, pre-parse ranges, write, verify, rename.
+func BenchmarkImportCorpus(b *testing.B) {
+	if _, err := os.Stat(corpusDir); err != nil {
+		b.Skipf("no corpus at %s: %v", corpusDir, err)
+	}
+	cpu := cpuTime()
+	for b.Loop() {
+		dir := b.TempDir()
+		if _, err := Update(context.Background(), dir, UpdateOptions{}, Source{Name: "corpus", Location: corpusDir}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	reportCPU(b, cpu)
+}

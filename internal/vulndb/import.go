@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io/fs"
 	"strings"
+	"sync"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -17,7 +18,7 @@ import (
 // modified_id.csv and the last import left a cursor, else whole (replacing every record
 // the source brought before).
 func (u *updater) importSource(ctx context.Context, b *bolt.DB, src Source, last *SourceStatus) (SourceStatus, ImportStats, error) {
-	stats := ImportStats{Source: src.name()}
+	stats := ImportStats{Source: src.name(), mu: &sync.Mutex{}}
 	st := SourceStatus{Name: src.name(), Location: src.Location, Updated: u.opts.Now().UTC()}
 	if strings.ContainsRune(st.Name, 0) || src.Location == "" {
 		return st, stats, errors.New("a source needs a location and a name without NUL")
@@ -74,9 +75,77 @@ func (u *updater) importAll(ctx context.Context, f feed, w *writer) error {
 		return err
 	}
 	seen := map[string]bool{}
-	return f.all(ctx, func(name string, data []byte) error {
-		return w.add(data, name, seen)
+	return parseInParallel(ctx, f, w.lim, func(d *decoded) error {
+		return w.store(d, seen)
 	})
+}
+
+// decoded is one document read from a feed and parsed, with the warnings parsing gave.
+type decoded struct {
+	name  string
+	data  []byte
+	p     *parsed
+	err   error
+	warns [][2]string
+	done  chan struct{}
+}
+
+// parseWorkers parse documents while the writer stores earlier ones: parsing (JSON,
+// versions) is most of an import's work, and bbolt takes one writer.
+const parseWorkers = 4
+
+// parseInParallel reads the feed, parses its documents on parseWorkers goroutines and
+// hands them to store one at a time, in the feed's order (so duplicates and warnings
+// come out as a sequential import gives them). An error from store or the feed stops
+// everything.
+func parseInParallel(ctx context.Context, f feed, lim *Limits, store func(*decoded) error) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	jobs := make(chan *decoded, 4*parseWorkers)
+	order := make(chan *decoded, 4*parseWorkers)
+	for range parseWorkers {
+		go func() {
+			for d := range jobs {
+				d.p, d.err = parseOSV(d.data, lim, func(reason, detail string) {
+					d.warns = append(d.warns, [2]string{reason, detail})
+				})
+				d.data = nil
+				close(d.done)
+			}
+		}()
+	}
+	feedErr := make(chan error, 1)
+	go func() {
+		defer close(order)
+		defer close(jobs)
+		feedErr <- f.all(ctx, func(name string, data []byte) error {
+			d := &decoded{name: name, data: data, done: make(chan struct{})}
+			select {
+			case jobs <- d:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+			select {
+			case order <- d:
+				return nil
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		})
+	}()
+	var storeErr error
+	for d := range order {
+		<-d.done
+		if storeErr == nil {
+			if storeErr = store(d); storeErr != nil {
+				cancel()
+			}
+		}
+	}
+	if err := <-feedErr; storeErr == nil && err != nil {
+		return err
+	}
+	return storeErr
 }
 
 func (u *updater) importRows(ctx context.Context, f feed, w *writer, rows []csvRow) error {
@@ -156,11 +225,23 @@ func (w *writer) step() error {
 
 // add parses one document and stores, replaces or (when withdrawn) removes its record.
 func (w *writer) add(data []byte, name string, seen map[string]bool) error {
+	d := &decoded{name: name}
+	d.p, d.err = parseOSV(data, w.lim, func(reason, detail string) {
+		d.warns = append(d.warns, [2]string{reason, detail})
+	})
+	return w.store(d, seen)
+}
+
+// store stores, replaces or (when withdrawn) removes a parsed document's record.
+func (w *writer) store(d *decoded, seen map[string]bool) error {
 	w.stats.Read++
 	if w.progress != nil && w.stats.Read%5000 == 0 {
 		w.progress(w.src, w.stats.Read)
 	}
-	p, err := parseOSV(data, w.lim, w.stats.warn)
+	for _, wr := range d.warns {
+		w.stats.warn(wr[0], wr[1])
+	}
+	p, err, name := d.p, d.err, d.name
 	var s *skip
 	if errors.As(err, &s) {
 		w.stats.warn(s.reason, shorten(name)+": "+s.detail)

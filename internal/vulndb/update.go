@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"sync"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -55,6 +56,8 @@ type ImportStats struct {
 	UnknownEcosystems map[string]int `json:"unknownEcosystems,omitempty"`
 	// Examples are the first few warnings in full ("unparseable range: GHSA-…: …").
 	Examples []string `json:"examples,omitempty"`
+	// mu guards the warnings while an import's feed and writer both report them.
+	mu *sync.Mutex
 }
 
 // Warnings is the number of things left out.
@@ -67,6 +70,10 @@ func (s *ImportStats) Warnings() int {
 }
 
 func (s *ImportStats) warn(reason, detail string) {
+	if s.mu != nil {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+	}
 	if s.Skipped == nil {
 		s.Skipped = map[string]int{}
 	}

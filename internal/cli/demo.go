@@ -57,6 +57,8 @@ type demo struct {
 	ref    string // oci-dir:…:demo
 	queue  string // the poster's queue file on the host
 	skip   map[string]bool
+	// fallback is set when the demo packed its own executable instead of the poster.
+	fallback bool
 }
 
 // demoStages are the stages --skip may name, in order.
@@ -299,7 +301,12 @@ func (d *demo) pack() bool {
 	d.header("pack: a minimal, reproducible, non-root image, no daemon")
 	o, what, err := d.packOptions()
 	if err == nil {
-		fmt.Fprintf(d.env.Stdout, "$ charter pack %s --oci-layout $OUT/artifacts/oci --tag %s\n", o.Package, demoTag)
+		what := o.Package
+		if o.Binaries != nil {
+			d.fallback = true
+			what = "--binary " + o.Binaries["linux/"+runtime.GOARCH]
+		}
+		fmt.Fprintf(d.env.Stdout, "$ charter pack %s --oci-layout $OUT/artifacts/oci --tag %s\n", what, demoTag)
 		d.packed, err = pack.Pack(d.ctx, o)
 	}
 	if err == nil {
@@ -512,6 +519,11 @@ func (d *demo) prepareBundle(bundle string) error {
 	env, _ := proc["env"].([]any)
 	proc["env"] = append(env, "POSTER_DRY_RUN=1", "POSTER_QUEUE=/etc/poster/queue.json")
 	proc["terminal"] = false
+	if d.fallback {
+		// charter's own executable stands in for the poster: ask it for its version.
+		args, _ := proc["args"].([]any)
+		proc["args"] = append(args, "version")
+	}
 	mounts, _ := spec["mounts"].([]any)
 	spec["mounts"] = append(mounts, map[string]any{
 		"destination": "/etc/poster/queue.json", "type": "bind", "source": d.queue,

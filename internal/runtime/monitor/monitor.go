@@ -153,6 +153,9 @@ type indexResult struct {
 
 const maxPending = 1024
 
+// dropCheckInterval is how often the kernel's drop counter is read while running.
+var dropCheckInterval = 10 * time.Second
+
 // ErrNoBPF wraps the reason the eBPF source could not start when Source is "bpf".
 var ErrNoBPF = errors.New("eBPF monitor unavailable")
 
@@ -235,6 +238,10 @@ func (m *Monitor) Run(ctx context.Context) (Counts, error) {
 	srcErr := make(chan error, 1)
 	go func() { srcErr <- m.src.run(srcCtx, events) }()
 	var runErr error
+	// Drops are reported as they happen, not only in the counts line at exit.
+	dropCheck := time.NewTicker(dropCheckInterval)
+	defer dropCheck.Stop()
+	var lastDropped uint64
 loop:
 	for {
 		select {
@@ -242,6 +249,12 @@ loop:
 			m.handle(ctx, &e)
 		case r := <-m.loaded:
 			m.indexLoaded(r)
+		case <-dropCheck.C:
+			if d := m.src.dropped(); d > lastDropped {
+				m.opts.Warn(fmt.Sprintf("%d events dropped in the last %s: the reader fell behind the kernel, so alerts may be missing",
+					d-lastDropped, dropCheckInterval))
+				lastDropped = d
+			}
 		case err := <-srcErr:
 			runErr = err
 			break loop

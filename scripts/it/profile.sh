@@ -117,8 +117,13 @@ expect_pass() {
 
 # --- runc --------------------------------------------------------------------------------
 BUNDLE=$DIR/bundle
-mkdir -p "$BUNDLE"
-cp -a "$ROOTFS" "$BUNDLE/rootfs"
+mkdir -p "$BUNDLE/rootfs"
+# The bundle's root is the image's own layer, unpacked from the OCI layout.
+blob() { echo "$DIR/oci/blobs/sha256/${1#sha256:}"; }
+manifest=$(grep -o 'sha256:[0-9a-f]\{64\}' "$DIR/oci/index.json" | head -n 1)
+layer=$(grep -o '"layers":\[[^]]*' "$(blob "$manifest")" | grep -o 'sha256:[0-9a-f]\{64\}' | head -n 1)
+tar -xzf "$(blob "$layer")" -C "$BUNDLE/rootfs" || fail "unpacking the image's layer $layer"
+[ -x "$BUNDLE/rootfs/probe" ] || fail "the unpacked layer has no /probe"
 "${PROFILE[@]}" "oci-dir:$DIR/oci" --format oci -q --output "$BUNDLE/config.json"
 (cd "$BUNDLE" && runc --root "$RUNC_ROOT" run "charter-probe-$$") >"$DIR/runc.out" 2>&1 \
   || { cat "$DIR/runc.out" >&2; fail "runc run with charter's config.json"; }

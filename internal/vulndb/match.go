@@ -255,12 +255,19 @@ func merge(p *report.Package, hits []hit) []Match {
 		return nil
 	}
 	roots := groupRoots(hits)
-	var out []Match
+	n := 0
+	for r := range hits {
+		if roots[r] == r {
+			n++
+		}
+	}
+	out := make([]Match, 0, n) // a Match is large: grow it once
+	hs := make([]hit, 0, len(hits))
 	for r := range hits {
 		if roots[r] != r {
 			continue
 		}
-		var hs []hit
+		hs = hs[:0] // group keeps nothing of it
 		for i := r; i < len(hits); i++ {
 			if roots[i] == r {
 				hs = append(hs, hits[i])

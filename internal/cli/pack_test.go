@@ -1,10 +1,15 @@
 package cli
 
 import (
+	"io"
+	"log"
+	"net/http/httptest"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/google/go-containerregistry/pkg/registry"
 )
 
 // TestPackThenScan packs a small program and scans the result: the image charter packs
@@ -75,5 +80,40 @@ func TestParseBinaries(t *testing.T) {
 		if _, err := parseBinaries(bad, []string{"linux/amd64", "linux/arm64"}); err == nil {
 			t.Errorf("%q accepted", bad)
 		}
+	}
+}
+
+// TestPackPushSigned pushes to an in-process registry with --key: the image verifies,
+// and so do its SBOM and provenance attestations.
+func TestPackPushSigned(t *testing.T) {
+	if _, err := exec.LookPath("go"); err != nil {
+		t.Skip("charter pack builds with the go command, which is not on PATH")
+	}
+	srv := httptest.NewServer(registry.New(registry.WithReferrersSupport(true), registry.Logger(log.New(io.Discard, "", 0))))
+	defer srv.Close()
+	host := strings.TrimPrefix(srv.URL, "http://")
+	dir := project(t, map[string]string{
+		"src/go.mod":  "module example.com/hello\n\ngo 1.22\n",
+		"src/main.go": "package main\n\nfunc main() { println(\"hello\") }\n",
+		"ca.pem":      "-----BEGIN CERTIFICATE-----\nMIIBfake\n-----END CERTIFICATE-----\n",
+	})
+	t.Chdir(dir)
+	var out, errb strings.Builder
+	env := Env{Stdout: &out, Stderr: &errb, Getenv: func(k string) string {
+		return map[string]string{"CHARTER_PASSWORD": "pw", "SOURCE_DATE_EPOCH": "1700000000"}[k]
+	}}
+	for _, args := range [][]string{
+		{"keygen"},
+		{"pack", "./src", "--ca-bundle", "ca.pem", "--push", host + "/hello:v1", "--key", "cosign.key", "--insecure-registry", host},
+		{"verify", "--key", "cosign.pub", "--insecure-registry", host, host + "/hello:v1"},
+		{"verify-attestation", "--key", "cosign.pub", "--type", "cyclonedx", "--insecure-registry", host, host + "/hello:v1"},
+		{"verify-attestation", "--key", "cosign.pub", "--type", "https://slsa.dev/provenance/v1", "--insecure-registry", host, host + "/hello:v1"},
+	} {
+		if code := Run(t.Context(), args, env); code != 0 {
+			t.Fatalf("%v: exit %d\n%s", args, code, errb.String())
+		}
+	}
+	if !strings.Contains(out.String(), host+"/hello@sha256:") {
+		t.Errorf("pack did not print the pushed digest:\n%s", out.String())
 	}
 }

@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"sort"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -174,16 +173,6 @@ func BenchmarkMatchCorpus(b *testing.B) {
 			b.ReportMetric(float64(matches), "matches")
 		})
 	}
-}
-
-// cpuTime is the process's user and system CPU time so far. On a shared machine wall
-// time depends on the load; CPU time per operation much less so.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func reportCPU(b *testing.B, since time.Duration) {

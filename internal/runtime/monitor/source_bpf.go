@@ -27,7 +27,10 @@ type bpfSource struct {
 // wake the reader for each one.
 const pollInterval = 20 * time.Millisecond
 
-func openBPF() (_ *bpfSource, err error) {
+func openBPF() (*bpfSource, error) { return openBPFFor(uint32(os.Getpid())) } //nolint:gosec // pids fit in 32 bits
+
+// openBPFFor loads the kernel side, leaving out the events of process self (0: none).
+func openBPFFor(self uint32) (_ *bpfSource, err error) {
 	if err := rlimit.RemoveMemlock(); err != nil {
 		return nil, fmt.Errorf("lifting the locked-memory limit: %w", err)
 	}
@@ -39,7 +42,7 @@ func openBPF() (_ *bpfSource, err error) {
 	if cgroupV1() {
 		v1 = 1
 	}
-	if err := spec.Variables[monitorBPFVarOwnTgid].Set(uint32(os.Getpid())); err != nil { //nolint:gosec // pids fit in 32 bits
+	if err := spec.Variables[monitorBPFVarOwnTgid].Set(self); err != nil {
 		return nil, err
 	}
 	if err := spec.Variables[monitorBPFVarCgroupV1].Set(v1); err != nil {

@@ -843,6 +843,6 @@ func (f *inventoryFlags) record(ctx context.Context, env Env, ref string, a *ana
 		return err
 	}
 	defer func() { _ = store.Close() }()
-	_, err = store.Add(ctx, inventoryImage(ref, a.target.Digest, time.Time{}, a.inv))
+	_, err = store.Add(ctx, inventoryImage(ref, a.target.Digest, a.created, a.inv))
 	return err
 }

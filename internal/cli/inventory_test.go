@@ -18,6 +18,7 @@ import (
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
 
 	"github.com/charterhq/charter/internal/diff"
 	"github.com/charterhq/charter/internal/imagecheck/imagetest"
@@ -467,5 +468,25 @@ func TestInventoryAddProgressOnTerminalOnly(t *testing.T) {
 		if drawn := strings.Contains(errb.String(), "/2 images ("); drawn != terminal {
 			t.Errorf("terminal=%v: progress drawn=%v: %q", terminal, drawn, errb.String())
 		}
+	}
+}
+
+func TestScanRecordsCreationTime(t *testing.T) {
+	img := imagetest.Image(t, v1.Config{Cmd: []string{"/app"}},
+		imagetest.Step{CreatedBy: "COPY app /app", Layer: imagetest.Layer(t, imagetest.File("app", "x"))})
+	img, err := mutate.CreatedAt(img, v1.Time{Time: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref := imagetest.WriteOCI(t, t.TempDir(), "1", img)
+	vars := map[string]string{"CHARTER_CACHE_DIR": t.TempDir()}
+	db := filepath.Join(t.TempDir(), "inv.db")
+	code, _, stderr := charterWith(t, vars, "scan", ref, "--scanners", "config,package", "--inventory", "--inventory-db", db, "--fail-on", "none")
+	if code != 0 {
+		t.Fatalf("scan --inventory: exit %d: %s", code, stderr)
+	}
+	code, out, stderr := charterWith(t, vars, "inventory", "list", "--db", db, "-o", "json")
+	if code != 0 || !strings.Contains(out, `"created": "2026-03-01T12:00:00Z"`) {
+		t.Errorf("inventory list after scan --inventory: exit %d, want the config's creation time\n%s%s", code, out, stderr)
 	}
 }

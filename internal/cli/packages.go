@@ -9,6 +9,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/spf13/cobra"
@@ -110,6 +111,8 @@ type analysis struct {
 	// inv is the package inventory, nil unless packages were catalogued or read.
 	inv      *sbom.Inventory
 	warnings []string
+	// created is the image config's creation time; zero for SBOMs and dir:.
+	created time.Time
 }
 
 // analyzeOptions tune analyze.
@@ -176,6 +179,9 @@ func analyzeImage(ctx context.Context, env Env, ref string, o analyzeOptions) (*
 	a := &analysis{target: report.Target{Kind: "image", Ref: ref}}
 	if d := im.Digest(); d.Hex != "" {
 		a.target.Digest = d.String()
+	}
+	if cfg := im.ConfigFile(); cfg != nil {
+		a.created = cfg.Created.Time
 	}
 	a.findings = imagecheck.Check(im, idx, o.sel.image)
 	if !o.sel.catalogs() {

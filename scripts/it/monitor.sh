@@ -13,7 +13,8 @@ cd "$(dirname "$0")/../.."
 . scripts/it/lib/dockerd.sh
 
 DIR=$(mktemp -d /tmp/charter-it-monitor.XXXXXX)
-DOCKERD_PID=
+DOCKERD_PID= # set by start_dockerd, read by stop_dockerd
+export DOCKERD_PID
 MON_PID=
 RUNC_ID=charter-it-mon-$$
 IMG=charter-it/busybox-monitor:1
@@ -166,8 +167,9 @@ start=$(date +%s)
 docker exec mon-bad sh -c 'sleep 5; echo survived' >"$DIR/enforce.out" || rc=$?
 took=$(($(date +%s) - start))
 stop_monitor 1
-[ "$rc" = 137 ] && [ ! -s "$DIR/enforce.out" ] && [ "$took" -lt 5 ] \
-  || fail "--enforce kill: the shell exited $rc after ${took}s, printing '$(cat "$DIR/enforce.out")'"
+if [ "$rc" != 137 ] || [ -s "$DIR/enforce.out" ] || [ "$took" -ge 5 ]; then
+  fail "--enforce kill: the shell exited $rc after ${took}s, printing '$(cat "$DIR/enforce.out")'"
+fi
 alert enforce RT001 "$bad" '"enforced":"killed"' || fail "--enforce kill: the alert does not say killed"
 log "--enforce kill: the shell was killed (exit 137) and the alert says so"
 

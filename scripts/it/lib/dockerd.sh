@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared by the integration scripts (sourced, not run). The caller defines log() and a
 # cleanup trap that calls stop_dockerd.
 
@@ -29,7 +30,7 @@ stop_dockerd() {
     for _ in $(seq 1 30); do kill -0 "$DOCKERD_PID" 2>/dev/null || break; sleep 0.5; done
     kill -9 "$DOCKERD_PID" 2>/dev/null || true
   fi
-  { grep -o " $dir[^ ]*" /proc/mounts 2>/dev/null || true; } | sort -r | while read -r m; do umount -l "$m" 2>/dev/null; done
+  { grep -o " ${dir}[^ ]*" /proc/mounts 2>/dev/null || true; } | sort -r | while read -r m; do umount -l "$m" 2>/dev/null; done
 }
 
 # busybox_image DIR NAME imports a one-binary image (busybox and its applet links, a passwd

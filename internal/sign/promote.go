@@ -73,7 +73,7 @@ func Promote(ctx context.Context, src, dst string, v *Verifier, opts PromoteOpti
 	}
 	p := &Promotion{Time: opts.now().UTC(), Source: t.ref(), SourceTag: t.tag, Destination: dt.tag.String(),
 		Digest: t.digest, KeyID: sig.Signatures[0].KeyID, ScannedAt: checked.Verdict.ScannedAt, FailOn: checked.Verdict.Verdict.FailOn}
-	if prev, err := remote.Head(dt.tag, withCtx(dt.reg, ctx)...); err == nil {
+	if prev, err := remote.Head(dt.tag, dt.reg.reading(ctx)...); err == nil {
 		p.Previous = prev.Digest.String()
 	} else if !isNotFound(err) {
 		return nil, dt.reg.Error(err)
@@ -81,7 +81,7 @@ func Promote(ctx context.Context, src, dst string, v *Verifier, opts PromoteOpti
 	if err := copyImage(ctx, t, dt); err != nil {
 		return nil, err
 	}
-	now, err := remote.Head(dt.tag, withCtx(dt.reg, ctx)...)
+	now, err := remote.Head(dt.tag, dt.reg.reading(ctx)...)
 	if err != nil {
 		return nil, dt.reg.Error(err)
 	}
@@ -92,7 +92,7 @@ func Promote(ctx context.Context, src, dst string, v *Verifier, opts PromoteOpti
 }
 
 type dest struct {
-	reg *image.Registry
+	reg *client
 	tag name.Tag
 }
 
@@ -107,7 +107,7 @@ func destination(t *target, dst string, opts image.Options) (*dest, error) {
 		}
 		return &dest{reg: t.reg, tag: t.repo.Tag(dst)}, nil
 	}
-	reg, err := image.ParseRegistry(dst, opts)
+	reg, err := connect(dst, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -121,12 +121,12 @@ func destination(t *target, dst string, opts image.Options) (*dest, error) {
 // copyImage makes dst name the source digest. In the same repository that is a tag
 // update; across repositories the image and what signs it are copied first.
 func copyImage(ctx context.Context, t *target, d *dest) error {
-	desc, err := remote.Get(t.repo.Digest(t.digest.String()), withCtx(t.reg, ctx)...)
+	desc, err := remote.Get(t.repo.Digest(t.digest.String()), t.reg.reading(ctx)...)
 	if err != nil {
 		return t.reg.Error(err)
 	}
 	if d.tag.Context() == t.repo {
-		if err := remote.Tag(d.tag, desc, withCtx(d.reg, ctx)...); err != nil {
+		if err := remote.Tag(d.tag, desc, d.reg.writing(ctx)...); err != nil {
 			return d.reg.Error(err)
 		}
 		return nil
@@ -154,14 +154,14 @@ func copyImage(ctx context.Context, t *target, d *dest) error {
 
 // copyRef copies one manifest (image or index) and its blobs; a missing source is fine.
 func copyRef(ctx context.Context, t *target, from name.Reference, d *dest, to name.Reference) error {
-	desc, err := remote.Get(from, withCtx(t.reg, ctx)...)
+	desc, err := remote.Get(from, t.reg.reading(ctx)...)
 	if err != nil {
 		if isNotFound(err) {
 			return nil
 		}
 		return t.reg.Error(err)
 	}
-	opts := withCtx(d.reg, ctx)
+	opts := d.reg.writing(ctx)
 	if desc.MediaType.IsIndex() {
 		idx, err := desc.ImageIndex()
 		if err != nil {

@@ -44,9 +44,50 @@ func (l Limits) withDefaults() Limits {
 	return l
 }
 
+// client is one call's connection to one registry. Every read shares one Puller and
+// every write one Pusher, so the registry is pinged and a token fetched once per
+// repository and scope for the whole call, not once per request: a cold verification
+// of a classic signature is 4 requests (ping, tag, signature manifest, payload).
+type client struct {
+	*image.Registry
+	pull *remote.Puller
+	push *remote.Pusher
+}
+
+func newClient(reg *image.Registry) (*client, error) {
+	pull, err := remote.NewPuller(reg.Options...)
+	if err != nil {
+		return nil, err
+	}
+	push, err := remote.NewPusher(reg.Options...)
+	if err != nil {
+		return nil, err
+	}
+	return &client{Registry: reg, pull: pull, push: push}, nil
+}
+
+// reading is the options of a read (Head, Get, Layer, Referrers) under ctx.
+func (c *client) reading(ctx context.Context) []remote.Option {
+	return []remote.Option{remote.Reuse(c.pull), remote.WithContext(ctx)}
+}
+
+// writing is the options of a write (Write, WriteLayer, Put, Tag) under ctx.
+func (c *client) writing(ctx context.Context) []remote.Option {
+	return []remote.Option{remote.Reuse(c.push), remote.WithContext(ctx)}
+}
+
+// connect parses ref and opens a client for its registry.
+func connect(ref string, opts image.Options) (*client, error) {
+	reg, err := image.ParseRegistry(ref, opts)
+	if err != nil {
+		return nil, err
+	}
+	return newClient(reg)
+}
+
 // target is an image resolved to its digest, with the client for its repository.
 type target struct {
-	reg    *image.Registry
+	reg    *client
 	repo   name.Repository
 	digest v1.Hash
 	desc   v1.Descriptor // the image's manifest (or index) descriptor
@@ -57,16 +98,16 @@ type target struct {
 // resolve names the image by digest: a tag is looked up once, and everything after
 // works on that digest, so a tag moved meanwhile cannot swap the image.
 func resolve(ctx context.Context, ref string, opts image.Options, limits Limits) (*target, error) {
-	reg, err := image.ParseRegistry(ref, opts)
+	reg, err := connect(ref, opts)
 	if err != nil {
 		return nil, err
 	}
-	desc, err := remote.Head(reg.Ref, withCtx(reg, ctx)...)
+	desc, err := remote.Head(reg.Ref, reg.reading(ctx)...)
 	if err != nil {
 		var te *transport.Error
 		if errors.As(err, &te) && te.StatusCode == http.StatusMethodNotAllowed {
 			var d *remote.Descriptor
-			if d, err = remote.Get(reg.Ref, withCtx(reg, ctx)...); err == nil {
+			if d, err = remote.Get(reg.Ref, reg.reading(ctx)...); err == nil {
 				desc = &d.Descriptor
 			}
 		}
@@ -85,10 +126,6 @@ func resolve(ctx context.Context, ref string, opts image.Options, limits Limits)
 	return t, nil
 }
 
-func withCtx(reg *image.Registry, ctx context.Context) []remote.Option {
-	return append(reg.Options[:len(reg.Options):len(reg.Options)], remote.WithContext(ctx))
-}
-
 // ref is the image by digest: HOST/REPO@sha256:….
 func (t *target) ref() string { return t.repo.Name() + "@" + t.digest.String() }
 
@@ -103,7 +140,7 @@ func (t *target) tagFor(suffix string) name.Tag {
 
 // manifest fetches a small manifest, bounded, or nil when there is none.
 func (t *target) manifest(ctx context.Context, ref name.Reference) (*v1.Manifest, v1.Hash, error) {
-	d, err := remote.Get(ref, withCtx(t.reg, ctx)...)
+	d, err := remote.Get(ref, t.reg.reading(ctx)...)
 	if err != nil {
 		if isNotFound(err) {
 			return nil, v1.Hash{}, nil
@@ -144,7 +181,7 @@ func (t *target) blob(ctx context.Context, d v1.Descriptor) ([]byte, error) {
 	if d.Size > t.limits.MaxBlob {
 		return nil, fmt.Errorf("blob %s is %d bytes (limit %d)", d.Digest, d.Size, t.limits.MaxBlob)
 	}
-	l, err := remote.Layer(t.repo.Digest(d.Digest.String()), withCtx(t.reg, ctx)...)
+	l, err := remote.Layer(t.repo.Digest(d.Digest.String()), t.reg.reading(ctx)...)
 	if err != nil {
 		return nil, t.reg.Error(err)
 	}
@@ -176,7 +213,7 @@ func (t *target) blob(ctx context.Context, d v1.Descriptor) ([]byte, error) {
 // referrers lists the manifests whose subject is the image: the referrers API, or the
 // sha256-<hex> index tag where the registry has none.
 func (t *target) referrers(ctx context.Context) ([]v1.Descriptor, error) {
-	idx, err := remote.Referrers(t.repo.Digest(t.digest.String()), withCtx(t.reg, ctx)...)
+	idx, err := remote.Referrers(t.repo.Digest(t.digest.String()), t.reg.reading(ctx)...)
 	if err != nil {
 		if isNotFound(err) {
 			return nil, nil
@@ -217,7 +254,7 @@ func (t *target) putReferrer(ctx context.Context, data []byte, mediaType string,
 	cfg := static.NewLayer([]byte("{}"), types.MediaType(emptyMediaType))
 	layer := static.NewLayer(data, types.MediaType(mediaType))
 	for _, l := range []v1.Layer{cfg, layer} {
-		if err := remote.WriteLayer(t.repo, l, withCtx(t.reg, ctx)...); err != nil {
+		if err := remote.WriteLayer(t.repo, l, t.reg.writing(ctx)...); err != nil {
 			return v1.Hash{}, t.reg.Error(err)
 		}
 	}
@@ -240,7 +277,7 @@ func (t *target) putReferrer(ctx context.Context, data []byte, mediaType string,
 	if err != nil {
 		return v1.Hash{}, err
 	}
-	if err := remote.Put(t.repo.Digest(h.String()), rawManifest{raw, types.OCIManifestSchema1}, withCtx(t.reg, ctx)...); err != nil {
+	if err := remote.Put(t.repo.Digest(h.String()), rawManifest{raw, types.OCIManifestSchema1}, t.reg.writing(ctx)...); err != nil {
 		return v1.Hash{}, t.reg.Error(err)
 	}
 	return h, nil

@@ -178,7 +178,7 @@ func (t *target) appendClassic(ctx context.Context, suffix string, l classicLaye
 	if err != nil {
 		return "", err
 	}
-	if err := remote.Write(tag, img, withCtx(t.reg, ctx)...); err != nil {
+	if err := remote.Write(tag, img, t.reg.writing(ctx)...); err != nil {
 		return "", t.reg.Error(err)
 	}
 	return tag.String(), nil

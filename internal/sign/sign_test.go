@@ -8,8 +8,10 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -24,20 +26,48 @@ import (
 )
 
 // testRegistry is an in-process registry on loopback, with or without the referrers API.
+// It logs the requests it serves, so tests can count what a verification costs.
 type testRegistry struct {
 	host string
 	opts Options
+
+	mu       sync.Mutex
+	requests []string // "METHOD /path"
+	password string   // when set, every request needs basic auth as user "ci"
 }
 
 func newRegistry(t testing.TB, referrers bool) *testRegistry {
 	t.Helper()
-	srv := httptest.NewServer(registry.New(registry.WithReferrersSupport(referrers), registry.Logger(log.New(io.Discard, "", 0))))
+	r := &testRegistry{}
+	inner := registry.New(registry.WithReferrersSupport(referrers), registry.Logger(log.New(io.Discard, "", 0)))
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		r.mu.Lock()
+		r.requests = append(r.requests, req.Method+" "+req.URL.Path)
+		password := r.password
+		r.mu.Unlock()
+		if user, pass, ok := req.BasicAuth(); password != "" && (!ok || user != "ci" || pass != password) {
+			w.Header().Set("WWW-Authenticate", `Basic realm="test"`)
+			http.Error(w, "unauthorized", http.StatusUnauthorized)
+			return
+		}
+		inner.ServeHTTP(w, req)
+	}))
 	t.Cleanup(srv.Close)
-	host := strings.TrimPrefix(srv.URL, "http://")
-	return &testRegistry{host: host, opts: Options{
-		Image: image.Options{InsecureRegistries: []string{host}, Retry: &image.Backoff{Duration: time.Millisecond, Factor: 1, Steps: 1}},
+	r.host = strings.TrimPrefix(srv.URL, "http://")
+	r.opts = Options{
+		Image: image.Options{InsecureRegistries: []string{r.host}, Retry: &image.Backoff{Duration: time.Millisecond, Factor: 1, Steps: 1}},
 		Now:   func() time.Time { return time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC) },
-	}}
+	}
+	return r
+}
+
+// served returns the requests served since the last call and forgets them.
+func (r *testRegistry) served() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := r.requests
+	r.requests = nil
+	return out
 }
 
 // push writes a random image to repo:tag and returns its digest.
@@ -369,7 +399,7 @@ func deleteReferrers(t *testing.T, ctx context.Context, tg *target) {
 		t.Fatal(err)
 	}
 	for _, d := range refs {
-		if err := remote.Delete(tg.repo.Digest(d.Digest.String()), tg.reg.Options...); err != nil {
+		if err := remote.Delete(tg.repo.Digest(d.Digest.String()), tg.reg.writing(ctx)...); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -70,3 +70,15 @@ func TestDropsAreReported(t *testing.T) {
 		t.Errorf("counts %s", c)
 	}
 }
+
+// TestUnresolvedIsCounted: a relative path whose process is gone cannot be judged, and
+// the counts say so rather than dropping it silently.
+func TestUnresolvedIsCounted(t *testing.T) {
+	m := benchMonitor()
+	id := strings.Repeat("cd", 32)
+	e := Event{Kind: KindOpen, PID: 1 << 30, CgroupLeaf: id, CgroupParent: "docker", Path: "shadow", Flags: 0}
+	m.handle(context.Background(), &e)
+	if m.counts.Unresolved != 1 || !strings.Contains(m.counts.String(), "1 unresolved") {
+		t.Errorf("counts %s", m.counts)
+	}
+}

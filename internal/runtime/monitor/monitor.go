@@ -65,6 +65,9 @@ type Counts struct {
 	Excepted uint64            `json:"excepted"`
 	// Dropped are events the kernel could not hand over because the reader fell behind.
 	Dropped uint64 `json:"dropped"`
+	// Unresolved are events whose path was relative (or /proc/self/exe) and whose process
+	// had exited before /proc could say where it pointed: no rule could judge them.
+	Unresolved uint64 `json:"unresolved"`
 	// SinkErrors are alerts a sink failed to write or deliver.
 	SinkErrors uint64 `json:"sinkErrors"`
 	Source     string `json:"source"`
@@ -98,12 +101,15 @@ func (c Counts) String() string {
 	if len(rules) > 0 {
 		alerts += " (" + strings.Join(rules, ", ") + ")"
 	}
-	s := fmt.Sprintf("%d events (%s), %s, %d excepted, %d dropped", c.Events, strings.Join(kinds, ", "),
-		alerts, c.Excepted, c.Dropped)
+	s := fmt.Sprintf("%d events (%s), %s, %d excepted, %d dropped, source %s", c.Events, strings.Join(kinds, ", "),
+		alerts, c.Excepted, c.Dropped, c.Source)
+	if c.Unresolved > 0 {
+		s += fmt.Sprintf(", %d unresolved (relative paths of processes gone before /proc was read)", c.Unresolved)
+	}
 	if c.SinkErrors > 0 {
 		s += fmt.Sprintf(", %d not delivered", c.SinkErrors)
 	}
-	return s + ", source " + c.Source
+	return s
 }
 
 // Monitor watches the host's containers and raises the RT rules.
@@ -328,6 +334,7 @@ func (m *Monitor) handle(ctx context.Context, e *Event) {
 	case KindOpen:
 		p := m.absolute(e)
 		if p == "" {
+			m.counts.Unresolved++
 			return
 		}
 		e.Path = p
@@ -462,6 +469,7 @@ func (m *Monitor) checkDrift(e *Event, t *tracked) {
 		p = m.exe(e.PID)
 	}
 	if p == "" {
+		m.counts.Unresolved++
 		return
 	}
 	if !ix.index.has(p) {

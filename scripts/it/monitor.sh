@@ -143,6 +143,10 @@ wait_alert detect RT003 "$bad" '"fd.name":"127.0.0.1:9999"' 5 >/dev/null
 # RT004: a write below /etc (the container's root filesystem is writable).
 docker exec -i mon-bad tee /etc/charter-was-here </dev/null >/dev/null
 wait_alert detect RT004 "$bad" '"fd.name":"/etc/charter-was-here"' 5 >/dev/null
+# RT004 by a relative path from /etc, by a process gone long before anyone could look at
+# its /proc entry: the kernel side reads the working directory.
+docker exec -i -w /etc mon-bad tee relative-write </dev/null >/dev/null
+wait_alert detect RT004 "$bad" '"fd.name":"/etc/relative-write"' 5 >/dev/null
 # RT005: a read of /etc/shadow.
 docker exec mon-bad cat /etc/shadow >/dev/null
 wait_alert detect RT005 "$bad" '"fd.name":"/etc/shadow"' 5 >/dev/null

@@ -55,6 +55,10 @@ type Event struct {
 	// Args is the command line (exec), NUL-separated arguments joined by spaces; it may be
 	// cut short.
 	Args []string
+	// Cwd is the working directory the kernel saw for an open by relative path, as a path
+	// within the process's root filesystem; "" when it could not tell (too deep, a name
+	// cut at 31 bytes, or the directory is on another mount).
+	Cwd string
 	// Flags are open(2)'s flags.
 	Flags uint32
 	// Dest is the connection's destination (connect).
@@ -124,10 +128,34 @@ func decode(b []byte, now time.Time) (Event, error) {
 			e.Dest = netip.AddrPortFrom(netip.AddrFrom16([16]byte(b[offAddr:offAddr+16])).Unmap(), port)
 		}
 	case KindOpen:
+		if n := int(le.Uint32(b[offArgsN:])); n > 0 && n <= cwdDepth+1 && !strings.HasPrefix(e.Path, "/") {
+			e.Cwd = cwdPath(b[offArgs:offArgs+argsLen], n-1)
+		}
 	default:
 		return Event{}, errors.New("record of an unknown kind")
 	}
 	return e, nil
+}
+
+// The working directory's names, innermost first (fill_cwd in bpf/monitor.c).
+const (
+	cwdDepth = 8
+	cwdName  = 32
+)
+
+// cwdPath joins n names from the args area outermost first. A name that filled its slot
+// may have been cut: the path is then unknown.
+func cwdPath(b []byte, n int) string {
+	parts := make([]string, n)
+	for i := 0; i < n; i++ {
+		slot := b[i*cwdName : (i+1)*cwdName]
+		name := cstring(slot)
+		if len(name) >= cwdName-1 || name == "" || strings.Contains(name, "/") {
+			return ""
+		}
+		parts[n-1-i] = name
+	}
+	return "/" + strings.Join(parts, "/")
 }
 
 // cstring reads a NUL-terminated string from a fixed-size field.

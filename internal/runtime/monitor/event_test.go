@@ -124,3 +124,34 @@ func TestCgroupNames(t *testing.T) {
 		t.Errorf("root: %q %q", p, l)
 	}
 }
+
+func TestDecodeOpenCwd(t *testing.T) {
+	rec := func(path string, names []string, n uint32) []byte {
+		return record(KindOpen, func(b []byte) {
+			copy(b[offPath:], path+"\x00")
+			for i, name := range names {
+				copy(b[offArgs+i*cwdName:], name+"\x00")
+			}
+			binary.LittleEndian.PutUint32(b[offArgsN:], n)
+		})
+	}
+	for _, c := range []struct {
+		path  string
+		names []string
+		n     uint32
+		want  string
+	}{
+		{"passwd", []string{"etc"}, 2, "/etc"},
+		{"x", []string{"lib", "app", "var"}, 4, "/var/app/lib"},
+		{"x", nil, 1, "/"},
+		{"x", []string{"etc"}, 0, ""},                             // the kernel could not tell
+		{"/etc/x", []string{"etc"}, 2, ""},                        // absolute: no cwd needed
+		{"x", []string{"a-name-of-thirty-one-characters"}, 2, ""}, // maybe cut
+		{"x", []string{"etc"}, cwdDepth + 2, ""},                  // out of range
+	} {
+		e, err := decode(rec(c.path, c.names, c.n), time.Time{})
+		if err != nil || e.Cwd != c.want {
+			t.Errorf("%q in %v (%d): cwd %q, want %q (%v)", c.path, c.names, c.n, e.Cwd, c.want, err)
+		}
+	}
+}

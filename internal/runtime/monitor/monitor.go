@@ -492,6 +492,9 @@ func (m *Monitor) absolute(e *Event) string {
 	if e.Path == "" {
 		return ""
 	}
+	if e.Cwd != "" {
+		return path.Join(e.Cwd, e.Path)
+	}
 	proc := fmt.Sprintf("/proc/%d/", e.PID)
 	cwd, err := os.Readlink(proc + "cwd")
 	if err != nil {

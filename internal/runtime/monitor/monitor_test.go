@@ -100,7 +100,8 @@ func listen(t *testing.T) int {
 
 // TestMonitorCatchesMisbehaviour runs the monitor for real against two containers: a
 // well-behaved one that must raise nothing, and one that does each thing RT001–RT005
-// are about.
+// are about (the write below /etc by a relative path, from a process gone before user
+// space could look in /proc: the kernel side reads its working directory).
 func TestMonitorCatchesMisbehaviour(t *testing.T) {
 	needRoot(t)
 	allowed, denied := listen(t), listen(t)
@@ -142,7 +143,7 @@ func TestMonitorCatchesMisbehaviour(t *testing.T) {
 	}
 	bad.run(t, fmt.Sprintf(`/bin/bash -c true
 cat /etc/shadow >/dev/null
-: > /etc/charter-monitor-test-%[1]s/x 2>/dev/null
+(cd /etc && exec /bin/bash -c ': > charter-monitor-test-%[1]s/x' 2>/dev/null)
 exec 3<>/dev/tcp/127.0.0.1/%[2]d
 cp /bin/true %[3]s/dropped && %[3]s/dropped`, suffix, denied, tmp))
 

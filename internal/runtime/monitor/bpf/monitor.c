@@ -128,6 +128,27 @@ struct mm_struct {
 	unsigned long arg_end;
 } __attribute__((preserve_access_index));
 
+struct qstr {
+	const unsigned char *name;
+} __attribute__((preserve_access_index));
+
+struct dentry {
+	struct dentry *d_parent;
+	struct qstr d_name;
+} __attribute__((preserve_access_index));
+
+struct vfsmount;
+
+struct path {
+	struct vfsmount *mnt;
+	struct dentry *dentry;
+} __attribute__((preserve_access_index));
+
+struct fs_struct {
+	struct path root;
+	struct path pwd;
+} __attribute__((preserve_access_index));
+
 struct task_struct {
 	int pid;
 	int tgid;
@@ -135,6 +156,7 @@ struct task_struct {
 	struct css_set *cgroups;
 	struct pid *thread_pid;
 	struct mm_struct *mm;
+	struct fs_struct *fs;
 } __attribute__((preserve_access_index));
 
 struct linux_binprm {
@@ -287,6 +309,34 @@ static __always_inline int interesting(const char *p, int write, unsigned int le
 	       has_prefix(p, "/var/run/secrets/", 17) || has_prefix(p, "/run/secrets/", 13);
 }
 
+#define CWD_DEPTH 8
+#define CWD_NAME 32
+
+// fill_cwd writes the names of the working directory's dentries, innermost first, into
+// the args area (CWD_DEPTH slots of CWD_NAME bytes) and their count plus one into
+// args_len; 0 when the walk did not reach the process's root within CWD_DEPTH steps.
+// Only a working directory on the same mount as the process's root is walked (a volume
+// mounted at /data would otherwise read as /): for any other, user space asks /proc.
+static __always_inline void fill_cwd(struct event *e, struct task_struct *t)
+{
+	struct fs_struct *fs = BPF_CORE_READ(t, fs);
+	if (!fs || BPF_CORE_READ(fs, pwd.mnt) != BPF_CORE_READ(fs, root.mnt))
+		return;
+	struct dentry *root = BPF_CORE_READ(fs, root.dentry);
+	struct dentry *d = BPF_CORE_READ(fs, pwd.dentry);
+	for (int i = 0; i < CWD_DEPTH; i++) {
+		struct dentry *parent = BPF_CORE_READ(d, d_parent);
+		if (!d || d == root || parent == d) {
+			e->args_len = i + 1;
+			return;
+		}
+		bpf_probe_read_kernel_str(&e->args[i * CWD_NAME], CWD_NAME, BPF_CORE_READ(d, d_name.name));
+		d = parent;
+	}
+	if (d && (d == root || BPF_CORE_READ(d, d_parent) == d))
+		e->args_len = CWD_DEPTH + 1;
+}
+
 static __always_inline int on_open(struct pt_regs *regs, long nr)
 {
 	const char *path;
@@ -317,6 +367,8 @@ static __always_inline int on_open(struct pt_regs *regs, long nr)
 	fill_task(e, t);
 	e->flags = (__u32)flags;
 	bpf_probe_read_user_str(e->path, PATH_LEN, path);
+	if (prefix[0] != '/')
+		fill_cwd(e, t);
 	submit(e);
 	return 0;
 }

@@ -88,8 +88,11 @@ func (db *DB) Advisory(id string) (*Advisory, error) {
 			entries := map[string]*entry{}
 			for _, key := range r.Keys {
 				raw := idx.Get([]byte(key + "\x00" + string(k)))
-				var e entry
-				if raw == nil || json.Unmarshal(raw, &e) != nil {
+				if raw == nil {
+					continue
+				}
+				e, err := decodeEntry(raw)
+				if err != nil {
 					continue
 				}
 				entries[key] = &e

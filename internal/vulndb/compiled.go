@@ -70,8 +70,8 @@ func compileKey(idx *bolt.Bucket, prefix []byte) []compiledEntry {
 	var out []compiledEntry
 	c := idx.Cursor()
 	for k, v := c.Seek(prefix); k != nil && hasPrefix(k, prefix); k, v = c.Next() {
-		var e entry
-		if err := json.Unmarshal(v, &e); err != nil {
+		e, err := decodeEntry(v)
+		if err != nil {
 			continue
 		}
 		ce := compiledEntry{recKey: string(k[len(prefix):])}

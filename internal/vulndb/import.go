@@ -286,11 +286,7 @@ func recordKeyOf(indexKey []byte) []byte {
 func (w *writer) put(p *parsed) error {
 	recs, idx := w.tx.Bucket(bucketRecords), w.tx.Bucket(bucketIndex)
 	for _, k := range p.rec.Keys {
-		js, err := json.Marshal(p.entries[k])
-		if err != nil {
-			return err
-		}
-		if err := idx.Put([]byte(k+"\x00"+w.src+"\x00"+p.rec.ID), js); err != nil {
+		if err := idx.Put([]byte(k+"\x00"+w.src+"\x00"+p.rec.ID), encodeEntry(p.entries[k])); err != nil {
 			return fmt.Errorf("write database: %w", err)
 		}
 	}

@@ -3,9 +3,11 @@ package vulndb
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -43,6 +45,8 @@ type Match struct {
 
 // Result is the outcome of matching a list of packages.
 type Result struct {
+	// Matches are in package order. Matches of packages looked up alike (same name,
+	// version and ecosystem) share their slices: treat them as read-only.
 	Matches []Match `json:"matches"`
 	// Unmatched counts packages that could not be looked up, by reason ("ecosystem
 	// generic has no advisories", "version … is not valid for dpkg"): data for the
@@ -103,71 +107,134 @@ type hit struct {
 // Distro packages (deb, apk, rpm) are matched against the advisories of distro d's
 // release, by source package where the package names one; with a zero d, each
 // package's purl `distro` qualifier is used. Withdrawn records were never stored.
+// Many packages are matched by GOMAXPROCS workers; the result is in package order
+// either way.
 func (db *DB) Match(ctx context.Context, pkgs []report.Package, d Distro) (*Result, error) {
+	found := make([]*lookupResult, len(pkgs))
 	res := &Result{}
-	memo := lookups{}
-	var found [][]Match // per package, flattened once at the end: a Match is large
-	err := db.bolt.View(func(tx *bolt.Tx) error {
+	var err error
+	if workers := min(runtime.GOMAXPROCS(0), len(pkgs)/parallelMin); workers <= 1 {
+		err = db.lookupRange(ctx, pkgs, d, found, res)
+	} else {
+		// contiguous chunks, each in its own read transaction: a bbolt transaction is
+		// not shared between goroutines
+		parts := make([]Result, workers)
+		errs := make([]error, workers)
+		var wg sync.WaitGroup
+		for w := range workers {
+			lo, hi := w*len(pkgs)/workers, (w+1)*len(pkgs)/workers
+			wg.Go(func() { errs[w] = db.lookupRange(ctx, pkgs[lo:hi], d, found[lo:hi], &parts[w]) })
+		}
+		wg.Wait()
+		for w := range parts {
+			for why, k := range parts[w].Unmatched {
+				if res.Unmatched == nil {
+					res.Unmatched = map[string]int{}
+				}
+				res.Unmatched[why] += k
+			}
+		}
+		for _, e := range errs {
+			if e != nil {
+				err = e
+				break
+			}
+		}
+	}
+	n := 0
+	for _, r := range found {
+		if r != nil {
+			n += len(r.matches)
+		}
+	}
+	res.Matches = make([]Match, n) // a Match is large: grow nothing
+	k := 0
+	for i, r := range found {
+		if r == nil || len(r.matches) == 0 {
+			continue
+		}
+		p := &pkgs[i]
+		installed := installedOf(p)
+		for j := range r.matches {
+			m := &res.Matches[k]
+			*m = r.matches[j]
+			m.Package, m.Installed = *p, installed
+			k++
+		}
+	}
+	return res, err
+}
+
+// parallelMin is the fewest packages per worker worth a goroutine: a 500-package scan
+// is matched on one.
+const parallelMin = 2048
+
+// lookupRange looks pkgs up into found (one slot per package, nil for a package that
+// could not be looked up) and counts why in res.Unmatched.
+func (db *DB) lookupRange(ctx context.Context, pkgs []report.Package, d Distro, found []*lookupResult, res *Result) error {
+	return db.bolt.View(func(tx *bolt.Tx) error {
 		idx, recs := tx.Bucket(bucketIndex), tx.Bucket(bucketRecords)
+		memo := lookups{}
 		for i := range pkgs {
 			if i%256 == 0 {
 				if err := ctx.Err(); err != nil {
 					return err
 				}
 			}
-			hits, why := memo.lookup(&db.cache, idx, &pkgs[i], d)
-			if why != "" {
+			r, err := memo.lookup(&db.cache, idx, recs, &pkgs[i], d)
+			if err != nil {
+				return err
+			}
+			if r.why != "" {
 				if res.Unmatched == nil {
 					res.Unmatched = map[string]int{}
 				}
-				res.Unmatched[why]++
+				res.Unmatched[r.why]++
 				continue
 			}
-			for j := range hits {
-				r, err := db.cache.record(recs, hits[j].recKey)
-				if err != nil {
-					return err
-				}
-				hits[j].rec = r
-			}
-			if ms := merge(&pkgs[i], hits); len(ms) > 0 {
-				found = append(found, ms)
-			}
+			found[i] = r
 		}
 		return nil
 	})
-	n := 0
-	for _, ms := range found {
-		n += len(ms)
-	}
-	res.Matches = make([]Match, 0, n)
-	for _, ms := range found {
-		res.Matches = append(res.Matches, ms...)
-	}
-	return res, err
 }
 
 // lookups remembers what a (lookup keys, version) pair matched within one Match call:
-// an inventory of many images repeats the same packages.
-type lookups map[string]lookupResult
+// an inventory of many images repeats the same packages. The matches of a repeat share
+// their slices (aliases, references, records) with the first's.
+type lookups map[string]*lookupResult
 
 type lookupResult struct {
-	hits []hit
-	why  string
+	matches []Match // Package and Installed are the first package's
+	why     string
 }
 
-func (l lookups) lookup(c *cache, idx *bolt.Bucket, p *report.Package, d Distro) ([]hit, string) {
+func (l lookups) lookup(c *cache, idx, recs *bolt.Bucket, p *report.Package, d Distro) (*lookupResult, error) {
 	q, why := queryOf(p, d)
 	if why != "" {
-		return nil, why
+		return &lookupResult{why: why}, nil
 	}
 	key := strings.Join(q.ecoKeys, "\x01") + "\x00" + strings.Join(q.names, "\x01") + "\x00" + q.eco + "\x00" + q.version
 	if r, ok := l[key]; ok {
-		return append([]hit(nil), r.hits...), r.why
+		return r, nil
 	}
 	hits, why := lookup(c, idx, q)
-	l[key] = lookupResult{hits: append([]hit(nil), hits...), why: why}
-	return hits, why
+	r := &lookupResult{why: why}
+	if why == "" {
+		for j := range hits {
+			rec, err := c.record(recs, hits[j].recKey)
+			if err != nil {
+				return nil, err
+			}
+			hits[j].rec = rec
+		}
+		r.matches = merge(p, hits)
+		for j := range r.matches { // an append to one repeat's slice must not reach another's
+			m := &r.matches[j]
+			m.Aliases, m.References, m.Records = slices.Clip(m.Aliases), slices.Clip(m.References), slices.Clip(m.Records)
+		}
+	}
+	l[key] = r
+	return r, nil
 }
 
 // lookup finds the records affecting one package.

@@ -16,12 +16,12 @@ import (
 //
 //	meta     "schema" → schemaVersion; "status" → Status as JSON
 //	records  source NUL id → record (JSON)
-//	index    ecosystem key NUL package name NUL source NUL id → entry (JSON)
+//	index    ecosystem key NUL package name NUL source NUL id → entry (binary, see codec.go)
 //
 // An update writes a new file beside it and renames it into place, so a reader sees
 // the old database or the new one, never a mix.
 const (
-	schemaVersion = "charter.vulndb/1"
+	schemaVersion = "charter.vulndb/2"
 	dbFile        = "vuln.db"
 	tmpPrefix     = "vuln.db.tmp-"
 	dlPrefix      = "download-"
@@ -132,7 +132,7 @@ func readStatus(b *bolt.DB) (Status, error) {
 			return errors.New("missing buckets")
 		}
 		if got := string(meta.Get(keySchema)); got != schemaVersion {
-			return fmt.Errorf("schema %q, want %q", got, schemaVersion)
+			return fmt.Errorf("built in format %q, this charter reads %q", got, schemaVersion)
 		}
 		return json.Unmarshal(meta.Get(keyStatus), &st)
 	})

@@ -2,7 +2,6 @@ package vulndb
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
@@ -71,15 +70,15 @@ func (db *DB) Advisory(id string) (*Advisory, error) {
 		return nil, fmt.Errorf("%w: %q is not an advisory ID", ErrNoAdvisory, shorten(id))
 	}
 	a := &Advisory{ID: id, entries: map[string]*entry{}}
-	quoted := []byte(`"` + id + `"`)
+	needle := []byte(id)
 	err := db.bolt.View(func(tx *bolt.Tx) error {
 		recs, idx := tx.Bucket(bucketRecords), tx.Bucket(bucketIndex)
 		return recs.ForEach(func(k, v []byte) error {
-			if !bytes.Contains(v, quoted) { // cheap filter before decoding
+			if !bytes.Contains(v, needle) { // cheap filter before decoding
 				return nil
 			}
-			var r record
-			if err := json.Unmarshal(v, &r); err != nil {
+			r, err := decodeRecord(v)
+			if err != nil {
 				return fmt.Errorf("%w: record %q: %w", ErrCorrupt, k, err)
 			}
 			if r.ID != id && !contains(r.Aliases, id) {

@@ -8,9 +8,13 @@ import (
 	"github.com/charterhq/charter/internal/report"
 )
 
-// Index entries are stored in a compact binary form rather than JSON: matching a large
-// inventory decodes thousands of them, and JSON decoding was a large share of its cost.
+// Records and index entries are stored in a compact binary form rather than JSON:
+// matching a large inventory decodes thousands of each, and JSON decoding was a large
+// share of its cost.
 //
+//	record    string id; list aliases; string summary; string modified;
+//	          string published; list references; list index keys
+//	list      uvarint count, then each string
 //	entry     uvarint count, then each affected
 //	affected  string scheme; uvarint count, then each interval; uvarint count, then
 //	          each listed version (string); severity
@@ -21,7 +25,39 @@ import (
 //
 // A count or length larger than what is left of the value makes it invalid.
 
-var errBadEntry = errors.New("malformed index entry")
+var errBadEntry = errors.New("malformed stored value")
+
+func encodeRecord(r *record) []byte {
+	b := appendString(nil, r.ID)
+	b = appendList(b, r.Aliases)
+	b = appendString(b, r.Summary)
+	b = appendString(b, r.Modified)
+	b = appendString(b, r.Published)
+	b = appendList(b, r.Refs)
+	return appendList(b, r.Keys)
+}
+
+func appendList(b []byte, list []string) []byte {
+	b = binary.AppendUvarint(b, uint64(len(list)))
+	for _, s := range list {
+		b = appendString(b, s)
+	}
+	return b
+}
+
+// decodeRecord reads an encoded record, copying its strings out of b.
+func decodeRecord(b []byte) (record, error) {
+	d := decoder{b: b}
+	r := record{ID: d.str(), Aliases: d.list(), Summary: d.str(), Modified: d.str(), Published: d.str()}
+	r.Refs, r.Keys = d.list(), d.list()
+	if d.err == nil && len(d.b) != 0 {
+		d.err = errBadEntry
+	}
+	if d.err != nil {
+		return record{}, d.err
+	}
+	return r, nil
+}
 
 func encodeEntry(e *entry) []byte {
 	if e == nil {
@@ -137,6 +173,18 @@ func (d *decoder) count(size int) int {
 		return 0
 	}
 	return int(v) //nolint:gosec // G115: v <= len(d.b)
+}
+
+func (d *decoder) list() []string {
+	n := d.count(1)
+	if n == 0 {
+		return nil
+	}
+	out := make([]string, n)
+	for i := range out {
+		out[i] = d.str()
+	}
+	return out
 }
 
 func (d *decoder) str() string {

@@ -37,14 +37,34 @@ func TestEntryRoundTrip(t *testing.T) {
 	}
 }
 
-// FuzzDecodeEntry feeds arbitrary stored values to the index entry decoder: it must
-// never panic nor allocate past the value's size, and what it accepts re-encodes to
-// the same entry.
+func TestRecordRoundTrip(t *testing.T) {
+	r := &record{ID: "GHSA-xxxx", Aliases: []string{"CVE-2024-1"}, Summary: "s", Modified: "m",
+		Published: "p", Refs: []string{"https://example.com"}, Keys: []string{"Go\x00example.com/m"}}
+	back, err := decodeRecord(encodeRecord(r))
+	if err != nil || !reflect.DeepEqual(&back, r) {
+		t.Fatalf("round trip: %v\n%+v\n%+v", err, r, back)
+	}
+	enc := encodeRecord(r)
+	for n := range len(enc) {
+		if _, err := decodeRecord(enc[:n]); err == nil {
+			t.Fatalf("a value cut to %d of %d bytes decoded", n, len(enc))
+		}
+	}
+}
+
+// FuzzDecodeEntry feeds arbitrary stored values to the record and index entry
+// decoders: they must never panic nor allocate past the value's size, and what they
+// accept re-encodes to the same value.
 func FuzzDecodeEntry(f *testing.F) {
 	f.Add(encodeEntry(&entry{Affected: []affected{{Scheme: "semver", Intervals: []interval{{Lo: "1.0.0", Hi: "2.0.0", Fixed: "2.0.0"}}}}}))
 	f.Add([]byte{0xff, 0xff, 0xff, 0xff, 0x0f})
 	f.Add([]byte{1, 0, 0xff, 0xff, 0xff, 0xff, 0x0f})
 	f.Fuzz(func(t *testing.T, data []byte) {
+		if r, err := decodeRecord(data); err == nil {
+			if back, err := decodeRecord(encodeRecord(&r)); err != nil || !reflect.DeepEqual(back, r) {
+				t.Fatalf("record re-encoding differs: %v\n%+v\n%+v", err, r, back)
+			}
+		}
 		e, err := decodeEntry(data)
 		if err != nil {
 			return

@@ -1,7 +1,6 @@
 package vulndb
 
 import (
-	"encoding/json"
 	"fmt"
 	"sort"
 	"sync"
@@ -173,10 +172,13 @@ func (c *cache) record(recs *bolt.Bucket, key string) (*record, error) {
 	if v == nil {
 		return nil, fmt.Errorf("%w: index names missing record %q", ErrCorrupt, key)
 	}
-	r = &record{}
-	if err := json.Unmarshal(v, r); err != nil {
+	dec, err := decodeRecord(v)
+	if err != nil {
 		return nil, fmt.Errorf("%w: record %q: %w", ErrCorrupt, key, err)
 	}
+	r = &dec
+	ns := nameGroup([]hit{{recKey: key, rec: r}})
+	r.solo = &ns
 	c.mu.Lock()
 	if c.recs == nil || len(c.recs) >= maxCached {
 		c.recs = map[string]*record{}

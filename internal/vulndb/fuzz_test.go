@@ -32,6 +32,9 @@ func FuzzOSV(f *testing.F) {
 		if !validID(p.rec.ID) || len(p.rec.Keys) != len(p.entries) {
 			t.Fatalf("bad record %+v", p.rec)
 		}
+		if back, err := decodeRecord(encodeRecord(&p.rec)); err != nil || !reflect.DeepEqual(back, p.rec) {
+			t.Fatalf("record does not round-trip: %v\n%+v\n%+v", err, p.rec, back)
+		}
 		for _, e := range p.entries {
 			back, err := decodeEntry(encodeEntry(e))
 			if err != nil || !reflect.DeepEqual(&back, e) {

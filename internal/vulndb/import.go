@@ -3,7 +3,6 @@ package vulndb
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -290,11 +289,7 @@ func (w *writer) put(p *parsed) error {
 			return fmt.Errorf("write database: %w", err)
 		}
 	}
-	js, err := json.Marshal(&p.rec)
-	if err != nil {
-		return err
-	}
-	if err := recs.Put(recordKey(w.src, p.rec.ID), js); err != nil {
+	if err := recs.Put(recordKey(w.src, p.rec.ID), encodeRecord(&p.rec)); err != nil {
 		return fmt.Errorf("write database: %w", err)
 	}
 	return nil
@@ -308,8 +303,8 @@ func (w *writer) remove(id string) error {
 	if v == nil {
 		return nil
 	}
-	var r record
-	if err := json.Unmarshal(v, &r); err != nil {
+	r, err := decodeRecord(v)
+	if err != nil {
 		return fmt.Errorf("stored record %s: %w", id, err)
 	}
 	for _, k := range r.Keys {

@@ -1,6 +1,7 @@
 package vulndb
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"runtime"
@@ -45,8 +46,8 @@ type Match struct {
 
 // Result is the outcome of matching a list of packages.
 type Result struct {
-	// Matches are in package order. Matches of packages looked up alike (same name,
-	// version and ecosystem) share their slices: treat them as read-only.
+	// Matches are in package order. Matches share their slices (aliases, references,
+	// records) with others of the same vulnerability: treat them as read-only.
 	Matches []Match `json:"matches"`
 	// Unmatched counts packages that could not be looked up, by reason ("ecosystem
 	// generic has no advisories", "version … is not valid for dpkg"): data for the
@@ -199,8 +200,7 @@ func (db *DB) lookupRange(ctx context.Context, pkgs []report.Package, d Distro, 
 }
 
 // lookups remembers what a (lookup keys, version) pair matched within one Match call:
-// an inventory of many images repeats the same packages. The matches of a repeat share
-// their slices (aliases, references, records) with the first's.
+// an inventory of many images repeats the same packages.
 type lookups map[string]*lookupResult
 
 type lookupResult struct {
@@ -228,10 +228,6 @@ func (l lookups) lookup(c *cache, idx, recs *bolt.Bucket, p *report.Package, d D
 			hits[j].rec = rec
 		}
 		r.matches = merge(p, hits)
-		for j := range r.matches { // an append to one repeat's slice must not reach another's
-			m := &r.matches[j]
-			m.Aliases, m.References, m.Records = slices.Clip(m.Aliases), slices.Clip(m.References), slices.Clip(m.Records)
-		}
 	}
 	l[key] = r
 	return r, nil
@@ -318,8 +314,11 @@ func check(e *compiledEntry, raw string, parsed *installed) (hit, bool, string) 
 // merge groups a package's hits into vulnerabilities: records that share an ID or an
 // alias, directly or through another record, are one vulnerability.
 func merge(p *report.Package, hits []hit) []Match {
-	if len(hits) == 0 {
+	switch len(hits) {
+	case 0:
 		return nil
+	case 1: // most packages: no grouping, no sorting
+		return []Match{group(p, hits)}
 	}
 	roots := groupRoots(hits)
 	n := 0
@@ -342,11 +341,11 @@ func merge(p *report.Package, hits []hit) []Match {
 		}
 		out = append(out, group(p, hs))
 	}
-	sort.SliceStable(out, func(i, j int) bool {
-		if out[i].Severity != out[j].Severity {
-			return out[i].Severity > out[j].Severity
+	slices.SortStableFunc(out, func(a, b Match) int {
+		if a.Severity != b.Severity {
+			return cmp.Compare(b.Severity, a.Severity)
 		}
-		return out[i].ID < out[j].ID
+		return strings.Compare(a.ID, b.ID)
 	})
 	return out
 }
@@ -422,13 +421,54 @@ func shareID(a, b *record) bool {
 
 // group merges one vulnerability's records.
 func group(p *report.Package, hs []hit) Match {
-	sort.SliceStable(hs, func(i, j int) bool { return idRank(hs[i].rec.ID) < idRank(hs[j].rec.ID) })
+	if len(hs) > 1 {
+		slices.SortStableFunc(hs, func(a, b hit) int { return cmp.Compare(idRank(a.rec.ID), idRank(b.rec.ID)) })
+	}
 	m := Match{Package: *p, Ecosystem: hs[0].eco}
-	var ids, cves []string
+	var ns names
+	if len(hs) == 1 && hs[0].rec.solo != nil {
+		ns = *hs[0].rec.solo // most vulnerabilities are one record: named once per handle
+	} else {
+		ns = nameGroup(hs)
+	}
+	m.ID, m.Aliases, m.References, m.Records = ns.id, ns.aliases, ns.refs, ns.records
 	var fix version.Version
 	best := severity{Rank: rankUnrated + 1}
 	for _, h := range hs {
-		m.Records = append(m.Records, strings.Replace(h.recKey, "\x00", "/", 1))
+		if m.Summary == "" {
+			m.Summary = h.rec.Summary
+		}
+		if h.fixed != nil && (fix == nil || h.fixed.Compare(fix) > 0) {
+			fix = h.fixed
+		}
+		if h.sev.Rank < best.Rank || (h.sev.Rank == best.Rank && h.sev.Level > best.Level) {
+			best = h.sev
+		}
+	}
+	if fix != nil {
+		m.Fixed = fix.String()
+	}
+	m.Installed = installedOf(p)
+	m.Severity, m.SeveritySource, m.Score, m.Vector = best.Level, best.Source, best.Score, best.Vector
+	if best.Rank >= rankUnrated || best.Level == report.SeverityNone {
+		m.Severity, m.SeveritySource = report.Medium, SevDefault
+	}
+	return m
+}
+
+// names is how a group of records is named: its ID, the other IDs, references and
+// the records as source/ID.
+type names struct {
+	id                     string
+	aliases, refs, records []string
+}
+
+// nameGroup names a group of hits, sorted by idRank.
+func nameGroup(hs []hit) names {
+	var ns names
+	var ids, cves []string
+	for _, h := range hs {
+		ns.records = append(ns.records, strings.Replace(h.recKey, "\x00", "/", 1))
 		for k := -1; k < len(h.rec.Aliases); k++ {
 			id := h.rec.ID
 			if k >= 0 {
@@ -441,36 +481,21 @@ func group(p *report.Package, hs []hit) Match {
 				}
 			}
 		}
-		if m.Summary == "" {
-			m.Summary = h.rec.Summary
-		}
-		m.References = appendNew(m.References, h.rec.Refs, maxRefs)
-		if h.fixed != nil && (fix == nil || h.fixed.Compare(fix) > 0) {
-			fix = h.fixed
-		}
-		if h.sev.Rank < best.Rank || (h.sev.Rank == best.Rank && h.sev.Level > best.Level) {
-			best = h.sev
-		}
+		ns.refs = appendNew(ns.refs, h.rec.Refs, maxRefs)
 	}
-	m.ID = hs[0].rec.ID
+	ns.id = hs[0].rec.ID
 	if len(cves) == 1 {
-		m.ID = cves[0]
+		ns.id = cves[0]
 	}
 	for _, id := range ids {
-		if id != m.ID {
-			m.Aliases = append(m.Aliases, id)
+		if id != ns.id {
+			ns.aliases = append(ns.aliases, id)
 		}
 	}
-	sort.Strings(m.Aliases)
-	if fix != nil {
-		m.Fixed = fix.String()
-	}
-	m.Installed = installedOf(p)
-	m.Severity, m.SeveritySource, m.Score, m.Vector = best.Level, best.Source, best.Score, best.Vector
-	if best.Rank >= rankUnrated || best.Level == report.SeverityNone {
-		m.Severity, m.SeveritySource = report.Medium, SevDefault
-	}
-	return m
+	sort.Strings(ns.aliases)
+	// matches share these: an append to one must not reach another's
+	ns.aliases, ns.refs, ns.records = slices.Clip(ns.aliases), slices.Clip(ns.refs), slices.Clip(ns.records)
+	return ns
 }
 
 // idRank prefers GHSA records (reviewed, with summaries) and then the ecosystem's own

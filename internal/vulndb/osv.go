@@ -72,6 +72,8 @@ type record struct {
 	Refs      []string `json:"r,omitempty"`
 	// Keys are the index keys (ecosystem key, NUL, package name) the record is under.
 	Keys []string `json:"k"`
+	// solo is how a match on this record alone is named, set when a DB handle decodes it.
+	solo *names
 }
 
 // affected is one pre-parsed OSV affected entry: intervals of versions in one scheme,

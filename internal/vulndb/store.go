@@ -15,7 +15,7 @@ import (
 // The store is one bbolt file, vuln.db, in the database directory:
 //
 //	meta     "schema" → schemaVersion; "status" → Status as JSON
-//	records  source NUL id → record (JSON)
+//	records  source NUL id → record (binary, see codec.go)
 //	index    ecosystem key NUL package name NUL source NUL id → entry (binary, see codec.go)
 //
 // An update writes a new file beside it and renames it into place, so a reader sees

@@ -287,15 +287,13 @@ func (u *updater) writeStatus(b *bolt.DB, sources map[string]SourceStatus) (Stat
 	sort.Slice(st.Sources, func(i, j int) bool { return st.Sources[i].Name < st.Sources[j].Name })
 	err := b.Update(func(tx *bolt.Tx) error {
 		err := tx.Bucket(bucketRecords).ForEach(func(_, v []byte) error {
-			var r struct {
-				K []string `json:"k"`
-			}
-			if err := json.Unmarshal(v, &r); err != nil {
+			r, err := decodeRecord(v)
+			if err != nil {
 				return err
 			}
 			st.Records++
 			seen := map[string]bool{}
-			for _, k := range r.K {
+			for _, k := range r.Keys {
 				eco := keyEcosystem(k)
 				if !seen[eco] {
 					seen[eco] = true

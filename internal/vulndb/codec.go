@@ -47,7 +47,7 @@ func appendList(b []byte, list []string) []byte {
 
 // decodeRecord reads an encoded record, copying its strings out of b.
 func decodeRecord(b []byte) (record, error) {
-	d := decoder{b: b}
+	d := newDecoder(b)
 	r := record{ID: d.str(), Aliases: d.list(), Summary: d.str(), Modified: d.str(), Published: d.str()}
 	r.Refs, r.Keys = d.list(), d.list()
 	if d.err == nil && len(d.b) != 0 {
@@ -95,10 +95,10 @@ func appendString(b []byte, s string) []byte {
 	return append(binary.AppendUvarint(b, uint64(len(s))), s...)
 }
 
-// decodeEntry reads an encoded entry. Strings are copied out of b: bbolt's values live
-// in its memory map only for the transaction.
+// decodeEntry reads an encoded entry. Its strings are copied out of b: bbolt's values
+// live in its memory map only for the transaction.
 func decodeEntry(b []byte) (entry, error) {
-	d := decoder{b: b}
+	d := newDecoder(b)
 	var e entry
 	n := d.count(1)
 	if n > 0 {
@@ -138,10 +138,15 @@ func decodeEntry(b []byte) (entry, error) {
 }
 
 // decoder reads the encoding; after the first error every read returns a zero value.
+// Its strings are cut from one copy of the whole value: one allocation per value, not
+// one per string.
 type decoder struct {
 	b   []byte
+	all string // the whole value; b is its unread tail
 	err error
 }
+
+func newDecoder(b []byte) decoder { return decoder{b: b, all: string(b)} }
 
 func (d *decoder) fail() { d.err, d.b = errBadEntry, nil }
 
@@ -193,9 +198,9 @@ func (d *decoder) str() string {
 		d.fail()
 		return ""
 	}
-	s := string(d.b[:n])
+	off := len(d.all) - len(d.b)
 	d.b = d.b[n:]
-	return s
+	return d.all[off : off+int(n)] //nolint:gosec // G115: n <= len(d.b)
 }
 
 func (d *decoder) u8() byte {

@@ -494,3 +494,18 @@ func TestPostgresErrorsNameNoPassword(t *testing.T) {
 		t.Errorf("scrub = %q", got)
 	}
 }
+
+// An add runs with SQLite's foreign keys off; the connection gets them back.
+func TestSQLiteForeignKeysBackAfterAdd(t *testing.T) {
+	s, _ := openSQLiteTest(t)
+	if _, err := s.AddAll(context.Background(), []*Image{synthImage(1), synthImage(2)}); err != nil {
+		t.Fatal(err)
+	}
+	var on int
+	if err := s.(*sqlStore).db.QueryRowContext(context.Background(), `PRAGMA foreign_keys`).Scan(&on); err != nil {
+		t.Fatal(err)
+	}
+	if on != 1 {
+		t.Fatalf("foreign_keys = %d after an add, want 1", on)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"unicode"
 
 	"github.com/charterhq/charter/internal/version"
 )
@@ -26,7 +27,9 @@ type constraint struct {
 	raw string
 }
 
-// Limits on a range expression: it comes from a command line or a script.
+// Limits on a range expression: it comes from a command line or a script. maxRangeLen
+// bounds the versions' text; the expression as written (operators, separators and
+// spaces included) may be up to four times that, so its canonical form always parses.
 const (
 	maxRangeLen         = 1024
 	maxRangeConstraints = 64
@@ -40,17 +43,23 @@ var ops = []string{"<=", ">=", "!=", "==", "<", ">", "="}
 // ParseRange reads a range expression. An empty expression matches every version.
 func ParseRange(s string) (Range, error) {
 	var r Range
-	if len(s) > maxRangeLen {
-		return r, fmt.Errorf("%w: longer than %d characters", ErrRange, maxRangeLen)
+	if len(s) > 4*maxRangeLen {
+		return r, fmt.Errorf("%w: longer than %d characters", ErrRange, 4*maxRangeLen)
 	}
 	if strings.TrimSpace(s) == "" {
 		return r, nil
 	}
-	n := 0
+	n, text := 0, 0
 	for _, alt := range strings.Split(s, "||") {
 		cs, err := parseAlt(alt)
 		if err != nil {
 			return Range{}, err
+		}
+		for _, c := range cs {
+			text += len(c.raw)
+		}
+		if text > maxRangeLen {
+			return Range{}, fmt.Errorf("%w: versions longer than %d characters in all", ErrRange, maxRangeLen)
 		}
 		n += len(cs)
 		if n > maxRangeConstraints {
@@ -86,6 +95,9 @@ func parseAlt(s string) ([]constraint, error) {
 		}
 		if strings.ContainsAny(v, "<>=!|") {
 			return nil, fmt.Errorf("%w: %q is not a comparison", ErrRange, clip(f))
+		}
+		if strings.ContainsFunc(v, unicode.IsControl) {
+			return nil, fmt.Errorf("%w: %q holds a control character", ErrRange, clip(f))
 		}
 		switch op {
 		case "", "==":

@@ -43,7 +43,8 @@ func stringKeys(v any) any {
 }
 
 // plainTags reports whether a tree uses only the tags both conversions write alike
-// (not timestamps or binary, which the oracle turns into Go values first).
+// (not timestamps or binary, which the oracle turns into Go values first, nor a null
+// mapping key, which the oracle names "<nil>" and nodeJSON by its text).
 func plainTags(n *yaml.Node, depth int) bool {
 	if n == nil || depth > 64 {
 		return n == nil
@@ -51,6 +52,13 @@ func plainTags(n *yaml.Node, depth int) bool {
 	switch n.ShortTag() {
 	case "!!timestamp", "!!binary":
 		return false
+	}
+	if n.Kind == yaml.MappingNode {
+		for i := 0; i < len(n.Content); i += 2 {
+			if k := resolve(n.Content[i]); k.ShortTag() == "!!null" {
+				return false
+			}
+		}
 	}
 	for _, c := range n.Content {
 		if !plainTags(c, depth+1) {

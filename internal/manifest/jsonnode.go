@@ -91,24 +91,39 @@ func mappingJSON(b *bytes.Buffer, n *yaml.Node, budget *int, first *bool, depth 
 		if k = resolve(k); k.Kind != yaml.ScalarNode {
 			return &ParseError{Line: k.Line, Err: errors.New("a mapping key must be a scalar")}
 		}
+		key := keyText(k)
 		if seen == nil {
 			seen = make(map[string]bool, len(n.Content)/2)
 		}
-		if seen[k.Value] {
-			return &ParseError{Line: k.Line, Err: fmt.Errorf("key %q repeated", clipKey(k.Value))}
+		if seen[key] {
+			return &ParseError{Line: k.Line, Err: fmt.Errorf("key %q repeated", clipKey(key))}
 		}
-		seen[k.Value] = true
+		seen[key] = true
 		if !*first {
 			b.WriteByte(',')
 		}
 		*first = false
-		stringJSON(b, k.Value)
+		stringJSON(b, key)
 		b.WriteByte(':')
 		if err := nodeJSON(b, n.Content[i+1], budget); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// keyText is a mapping key as the API server's YAML-to-JSON conversion names it: a
+// number or boolean key by its value (00 and 0x0 are "0"), anything else by its text.
+func keyText(k *yaml.Node) string {
+	switch k.ShortTag() {
+	case "!!int", "!!bool", "!!float":
+		var b bytes.Buffer
+		scalarJSON(&b, k)
+		if out := b.Bytes(); len(out) > 0 && out[0] != '"' {
+			return string(out)
+		}
+	}
+	return k.Value
 }
 
 func scalarJSON(b *bytes.Buffer, n *yaml.Node) {

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 
 	"go.yaml.in/yaml/v3"
@@ -87,6 +88,9 @@ func sameAsOracle(t *testing.T, data []byte) (compared int) {
 		var buf bytes.Buffer
 		budget := maxJSONNodes
 		if err := nodeJSON(&buf, d, &budget); err != nil {
+			if strings.Contains(err.Error(), "repeated") {
+				continue // "0" and 0 are one key to the API server, two to the oracle
+			}
 			t.Fatalf("line %d: nodeJSON: %v, the oracle gave %s", d.Line, err, want)
 		}
 		var a, b any

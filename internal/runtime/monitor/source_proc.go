@@ -102,7 +102,11 @@ func execPIDs(b []byte) []uint32 {
 		if len(m) >= cnMsgLen+16+8 && le.Uint32(m[cnMsgLen:]) == procEventExec {
 			pids = append(pids, le.Uint32(m[cnMsgLen+20:])) // process_tgid
 		}
-		b = b[(l+3)&^3:]
+		next := (l + 3) &^ 3 // messages are 4-byte aligned; the last may not be padded
+		if next > len(b) {
+			break
+		}
+		b = b[next:]
 	}
 	return pids
 }

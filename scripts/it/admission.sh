@@ -30,6 +30,8 @@ PASSED=0
 FAILED=0
 
 log() { printf 'it/admission: %s\n' "$*" >&2; }
+# shellcheck source=lib/common.sh
+. scripts/it/lib/common.sh
 
 cleanup() {
   local rc=$?
@@ -45,12 +47,6 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-
-missing() {
-  if [ "${CI:-}" = true ]; then log "FAIL: $*"; exit 1; fi
-  log "skipped: $*"
-  exit 0
-}
 
 # --- tools -----------------------------------------------------------------------------
 apt_install() { # PACKAGE COMMAND

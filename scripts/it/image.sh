@@ -20,6 +20,8 @@ REGISTRY_PID=
 PODMAN_PID=
 
 log() { printf 'it/image: %s\n' "$*" >&2; }
+# shellcheck source=lib/common.sh
+. scripts/it/lib/common.sh
 
 cleanup() {
   local rc=$?
@@ -38,7 +40,7 @@ cleanup() {
     wait "$REGISTRY_PID" 2>/dev/null || true
   fi
   # dockerd unmounts its layers on a clean stop; anything left under DIR goes now.
-  { grep -o " $DIR[^ ]*" /proc/mounts 2>/dev/null || true; } | sort -r | while read -r m; do umount -l "$m" 2>/dev/null; done
+  unmount_under "$DIR"
   if [ "${KEEP:-}" = 1 ]; then
     log "kept $DIR"
   else
@@ -48,15 +50,6 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-
-missing() {
-  if [ "${CI:-}" = true ]; then
-    log "FAIL: $*"
-    exit 1
-  fi
-  log "skipped: $*"
-  exit 0
-}
 
 # --- tools -----------------------------------------------------------------------------
 need_install=0

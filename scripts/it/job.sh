@@ -25,6 +25,8 @@ DIR=$(mktemp -d /tmp/charter-it-job.XXXXXX)
 export GOFLAGS=${GOFLAGS:--buildvcs=false}
 
 log() { printf 'it/job: %s\n' "$*" >&2; }
+# shellcheck source=lib/common.sh
+. scripts/it/lib/common.sh
 cleanup() {
   local rc=$?
   rm -rf "$DIR" 2>/dev/null || true
@@ -32,15 +34,6 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-
-missing() {
-  if [ "${CI:-}" = true ]; then
-    log "FAIL: $*"
-    exit 1
-  fi
-  log "skipped: $*"
-  exit 0
-}
 
 # --- tools -----------------------------------------------------------------------------
 command -v go >/dev/null || missing "go is not installed"

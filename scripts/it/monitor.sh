@@ -20,6 +20,8 @@ RUNC_ID=charter-it-mon-$$
 IMG=charter-it/busybox-monitor:1
 
 log() { printf 'it/monitor: %s\n' "$*" >&2; }
+# shellcheck source=lib/common.sh
+. scripts/it/lib/common.sh
 fail() { log "FAIL: $*"; exit 1; }
 
 cleanup() {
@@ -33,12 +35,6 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-
-missing() {
-  [ "${CI:-}" = true ] && fail "$*"
-  log "skipped: $*"
-  exit 0
-}
 
 [ "$(id -u)" = 0 ] || missing "the monitor's eBPF programs need root"
 need_install=0

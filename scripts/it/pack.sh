@@ -19,6 +19,8 @@ COSIGN=$CACHE/cosign-$COSIGN_VERSION/cosign
 DIR=$(mktemp -d /tmp/charter-it-pack.XXXXXX)
 REGISTRY_PID=
 log() { printf 'it/pack: %s\n' "$*" >&2; }
+# shellcheck source=lib/common.sh
+. scripts/it/lib/common.sh
 cleanup() {
   local rc=$?
   set +e
@@ -28,11 +30,6 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-missing() {
-  if [ "${CI:-}" = true ]; then log "FAIL: $*"; exit 1; fi
-  log "skipped: $*"
-  exit 0
-}
 fail() { log "FAIL: $*"; exit 1; }
 
 if ! command -v docker-registry >/dev/null && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then

@@ -26,6 +26,8 @@ RUNC_ROOT=$DIR/runc
 PODMAN=(podman --root "$DIR/podman/root" --runroot "$DIR/podman/run" --cgroup-manager cgroupfs)
 
 log() { printf 'it/profile: %s\n' "$*" >&2; }
+# shellcheck source=lib/common.sh
+. scripts/it/lib/common.sh
 
 cleanup() {
   local rc=$?
@@ -42,7 +44,7 @@ cleanup() {
     for _ in $(seq 1 30); do kill -0 "$DOCKERD_PID" 2>/dev/null || break; sleep 0.5; done
     kill -9 "$DOCKERD_PID" 2>/dev/null || true
   fi
-  { grep -o " $DIR[^ ]*" /proc/mounts 2>/dev/null || true; } | sort -r | while read -r m; do umount -l "$m" 2>/dev/null; done
+  unmount_under "$DIR"
   if [ "${KEEP:-}" = 1 ]; then
     log "kept $DIR"
   else
@@ -52,15 +54,6 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-
-missing() {
-  if [ "${CI:-}" = true ]; then
-    log "FAIL: $*"
-    exit 1
-  fi
-  log "skipped: $*"
-  exit 0
-}
 
 fail() { log "FAIL: $*"; exit 1; }
 

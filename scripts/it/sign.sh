@@ -30,6 +30,8 @@ PASSED=0
 FAILED=0
 
 log() { printf 'it/sign: %s\n' "$*" >&2; }
+# shellcheck source=lib/common.sh
+. scripts/it/lib/common.sh
 
 cleanup() {
   local rc=$?
@@ -47,15 +49,6 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-
-missing() {
-  if [ "${CI:-}" = true ]; then
-    log "FAIL: $*"
-    exit 1
-  fi
-  log "skipped: $*"
-  exit 0
-}
 
 # --- tools -----------------------------------------------------------------------------
 # go install into a per-version directory, once; a half-built binary never lands there.

@@ -33,6 +33,7 @@ import (
 	"github.com/charterhq/charter/internal/image"
 	"github.com/charterhq/charter/internal/policy"
 	"github.com/charterhq/charter/internal/sign"
+	"github.com/charterhq/charter/internal/testutil"
 )
 
 // testRegistry is go-containerregistry's in-process registry behind a switch that counts
@@ -78,24 +79,7 @@ type fixture struct {
 	ts   *httptest.Server
 	// client trusts the webhook's CA and speaks HTTP/2, as the API server does.
 	client *http.Client
-	audit  *syncBuffer
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
+	audit  *testutil.SyncBuffer
 }
 
 var (
@@ -119,7 +103,7 @@ func sharedKey(t testing.TB) *sign.PrivateKey {
 // admission section (YAML, indented under "admission:"), or none when empty.
 func newFixture(t testing.TB, admissionYAML string) *fixture {
 	t.Helper()
-	f := &fixture{t: t, reg: newTestRegistry(t), key: sharedKey(t), audit: &syncBuffer{}}
+	f := &fixture{t: t, reg: newTestRegistry(t), key: sharedKey(t), audit: &testutil.SyncBuffer{}}
 	f.opts = image.Options{InsecureRegistries: []string{f.reg.host},
 		Retry: &image.Backoff{Duration: time.Millisecond, Factor: 1, Steps: 1}}
 	dir := t.TempDir()

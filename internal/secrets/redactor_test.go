@@ -10,6 +10,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/charterhq/charter/internal/testutil"
 )
 
 func TestRedactString(t *testing.T) {
@@ -230,7 +232,7 @@ func (f failingWriter) Write([]byte) (int, error) { return 0, f.err }
 func TestRedactorConcurrent(t *testing.T) {
 	vals := []string{fake(110, alnum, 20), fake(111, alnum, 20)}
 	r := NewRedactor(vals, WithScan())
-	var out syncBuffer
+	var out testutil.SyncBuffer
 	w := r.Writer(&out)
 	var wg sync.WaitGroup
 	for g := range 8 {
@@ -263,23 +265,6 @@ func TestRedactorConcurrent(t *testing.T) {
 			t.Errorf("%s leaked", Redact(v))
 		}
 	}
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 func TestRedact(t *testing.T) {

@@ -2,7 +2,6 @@ package supervisor
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"net/http"
@@ -13,6 +12,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/charterhq/charter/internal/testutil"
 )
 
 // TestMain doubles as a supervisor process for the tests that signal or kill one: the
@@ -38,24 +39,6 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// syncBuffer is a bytes.Buffer safe for the concurrent writes of stdout and stderr.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 type result struct {
 	code           int
 	stdout, stderr string
@@ -66,7 +49,7 @@ type result struct {
 // run runs a supervisor in-process; events go to their own buffer.
 func run(t *testing.T, cfg Config) result {
 	t.Helper()
-	var out, errb, evb syncBuffer
+	var out, errb, evb testutil.SyncBuffer
 	cfg.Stdout, cfg.Stderr, cfg.Events = &out, &errb, &evb
 	if cfg.Env == nil {
 		cfg.Env = os.Environ()

@@ -171,24 +171,9 @@ func lintManifest(r *report.Report, path, display string, kind manifest.Kind) er
 // readManifest reads a deployment file with a size cap, refusing anything but a regular
 // file.
 func readManifest(path string) ([]byte, error) {
-	fh, err := os.Open(path)
+	data, err := readRegular(path, manifest.MaxFileBytes)
 	if err != nil {
-		return nil, cleanOSError(err)
-	}
-	defer func() { _ = fh.Close() }()
-	info, err := fh.Stat()
-	if err != nil {
-		return nil, cleanOSError(err)
-	}
-	if !info.Mode().IsRegular() {
-		return nil, errors.New("not a regular file")
-	}
-	if info.Size() > manifest.MaxFileBytes {
-		return nil, fmt.Errorf("larger than %d MiB", manifest.MaxFileBytes>>20)
-	}
-	data, err := io.ReadAll(io.LimitReader(fh, manifest.MaxFileBytes+1))
-	if err != nil {
-		return nil, cleanOSError(err)
+		return nil, err
 	}
 	if len(data) > manifest.MaxFileBytes {
 		return nil, fmt.Errorf("larger than %d MiB", manifest.MaxFileBytes>>20)
@@ -296,6 +281,12 @@ func contextDisplay(j job) func(string) string {
 
 // readDockerfile reads a Dockerfile with a size cap, refusing anything but a regular file.
 func readDockerfile(path string) ([]byte, error) {
+	return readRegular(path, maxDockerfileBytes)
+}
+
+// readRegular reads at most limit+1 bytes of a regular file (one more than the cap, so
+// the caller can tell an oversized file), refusing anything else.
+func readRegular(path string, limit int64) ([]byte, error) {
 	fh, err := os.Open(path)
 	if err != nil {
 		return nil, cleanOSError(err)
@@ -308,7 +299,7 @@ func readDockerfile(path string) ([]byte, error) {
 	if !info.Mode().IsRegular() {
 		return nil, errors.New("not a regular file")
 	}
-	data, err := io.ReadAll(io.LimitReader(fh, maxDockerfileBytes+1))
+	data, err := io.ReadAll(io.LimitReader(fh, limit+1))
 	if err != nil {
 		return nil, cleanOSError(err)
 	}

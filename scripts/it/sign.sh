@@ -106,14 +106,17 @@ cd "$DIR"
 # --- fixtures --------------------------------------------------------------------------
 # One image per check, each with its own content, so no check sees another's signatures.
 N=0
-new_image() { # prints REG/it/imgN:1
+# new_image sets img to a fresh REG/it/imgN:1 with its own content. It runs in
+# this shell (not in $(...)), so N really advances and no two images share a
+# digest, however fast they are made.
+new_image() {
   N=$((N + 1))
   mkdir -p "layer$N"
   printf 'charter interop image %d\n' "$N" >"layer$N/hello.txt"
   tar -C "layer$N" -cf "layer$N.tar" hello.txt
   "$CRANE" append --insecure -f "layer$N.tar" -t "$REG/it/img$N:1" >/dev/null 2>"crane$N.log" \
     || { cat "crane$N.log" >&2; log "FAIL: crane append"; exit 1; }
-  echo "$REG/it/img$N:1"
+  img="$REG/it/img$N:1"
 }
 
 PW=charter-interop-password
@@ -171,64 +174,64 @@ VA2=("$COSIGN2" verify-attestation --insecure-ignore-tlog --allow-http-registry)
 VA3=("$COSIGN3" verify-attestation --insecure-ignore-tlog --allow-http-registry)
 
 echo "--- charter signs, cosign verifies"
-img=$(new_image)
+new_image
 check "charter sign --format classic (charter key)" "${C[@]}" sign --key keys/charter.key --format classic "$img" "${CI_REG[@]}"
 check "cosign $COSIGN2_VERSION verify: charter classic signature" "${V2[@]}" --key keys/charter.pub "$img"
 check "cosign $COSIGN3_VERSION verify: charter classic signature" "${V3[@]}" --key keys/charter.pub "$img"
 refuse "cosign $COSIGN2_VERSION verify: charter signature, wrong key" - "${V2[@]}" --key keys/cosign2.pub "$img"
 
-img=$(new_image)
+new_image
 check "charter sign --format bundle (charter key)" "${C[@]}" sign --key keys/charter.key --format bundle "$img" "${CI_REG[@]}"
 check "cosign $COSIGN3_VERSION verify: charter bundle (index-tag fallback)" "${V3[@]}" --key keys/charter.pub "$img"
 check "cosign $COSIGN2_VERSION verify --new-bundle-format: charter bundle" "${V2[@]}" --new-bundle-format --trusted-root trusted-root.json --key keys/charter.pub "$img"
 refuse "cosign $COSIGN3_VERSION verify: charter bundle, wrong key" - "${V3[@]}" --key keys/cosign3.pub "$img"
 
-img=$(new_image)
+new_image
 check "charter sign --format both with a cosign $COSIGN2_VERSION key" "${C[@]}" sign --key keys/cosign2.key "$img" "${CI_REG[@]}"
 check "cosign $COSIGN2_VERSION verify: charter both-layouts signature" "${V2[@]}" --trusted-root trusted-root.json --key keys/cosign2.pub "$img"
 check "cosign $COSIGN3_VERSION verify: charter both-layouts signature" "${V3[@]}" --key keys/cosign2.pub "$img"
 
 echo "--- cosign signs, charter verifies"
-img=$(new_image)
+new_image
 check "cosign $COSIGN2_VERSION sign (classic, cosign key)" "$COSIGN2" sign --yes --tlog-upload=false --allow-http-registry --key keys/cosign2.key "$img"
 check "charter verify: cosign $COSIGN2_VERSION classic signature" "${C[@]}" verify --key keys/cosign2.pub --layout classic "$img" "${CI_REG[@]}"
 refuse "charter verify: cosign $COSIGN2_VERSION signature, wrong key" 1 "${C[@]}" verify --key keys/charter.pub "$img" "${CI_REG[@]}"
 
-img=$(new_image)
+new_image
 check "cosign $COSIGN2_VERSION sign (classic, charter key)" "$COSIGN2" sign --yes --tlog-upload=false --allow-http-registry --key keys/charter.key "$img"
 check "charter verify: cosign signature by a charter key" "${C[@]}" verify --key keys/charter.pub "$img" "${CI_REG[@]}"
 
-img=$(new_image)
+new_image
 check "cosign $COSIGN3_VERSION sign (bundle, cosign key)" "$COSIGN3" sign --yes --allow-http-registry --signing-config signing-config.json --key keys/cosign3.key "$img"
 check "charter verify: cosign $COSIGN3_VERSION bundle (index-tag fallback)" "${C[@]}" verify --key keys/cosign3.pub --layout bundle "$img" "${CI_REG[@]}"
 refuse "charter verify: cosign $COSIGN3_VERSION bundle, wrong key" 1 "${C[@]}" verify --key keys/cosign2.pub "$img" "${CI_REG[@]}"
 
-img=$(new_image)
+new_image
 check "cosign $COSIGN3_VERSION sign (bundle, charter key)" "$COSIGN3" sign --yes --allow-http-registry --signing-config signing-config.json --key keys/charter.key "$img"
 check "charter verify: cosign $COSIGN3_VERSION bundle by a charter key" "${C[@]}" verify --key keys/charter.pub "$img" "${CI_REG[@]}"
 
 echo "--- attestations: charter attests, cosign verifies"
-img=$(new_image)
+new_image
 check "charter attest --type cyclonedx --format classic" "${C[@]}" attest --key keys/charter.key --type cyclonedx --predicate bom.json --format classic "$img" "${CI_REG[@]}"
 check "cosign $COSIGN2_VERSION verify-attestation --type cyclonedx: charter classic" "${VA2[@]}" --type cyclonedx --key keys/charter.pub "$img"
 check "cosign $COSIGN3_VERSION verify-attestation --type cyclonedx: charter classic" "${VA3[@]}" --type cyclonedx --key keys/charter.pub "$img"
-img=$(new_image)
+new_image
 check "charter attest --type cyclonedx --format bundle" "${C[@]}" attest --key keys/charter.key --type cyclonedx --predicate bom.json --format bundle "$img" "${CI_REG[@]}"
 check "cosign $COSIGN3_VERSION verify-attestation --type cyclonedx: charter bundle" "${VA3[@]}" --type cyclonedx --key keys/charter.pub "$img"
 check "cosign $COSIGN2_VERSION verify-attestation --new-bundle-format: charter bundle" "${VA2[@]}" --new-bundle-format --trusted-root trusted-root.json --type cyclonedx --key keys/charter.pub "$img"
 refuse "cosign $COSIGN3_VERSION verify-attestation: wrong predicate type" - "${VA3[@]}" --type spdxjson --key keys/charter.pub "$img"
 
 echo "--- attestations: cosign attests, charter verifies"
-img=$(new_image)
+new_image
 check "cosign $COSIGN2_VERSION attest --type cyclonedx (classic)" "$COSIGN2" attest --yes --tlog-upload=false --allow-http-registry --type cyclonedx --predicate bom.json --key keys/cosign2.key "$img"
 check "charter verify-attestation --type cyclonedx: cosign $COSIGN2_VERSION classic" "${C[@]}" verify-attestation --key keys/cosign2.pub --type cyclonedx "$img" "${CI_REG[@]}"
 refuse "charter verify-attestation: cosign attestation, wrong type" 1 "${C[@]}" verify-attestation --key keys/cosign2.pub --type spdx "$img" "${CI_REG[@]}"
-img=$(new_image)
+new_image
 check "cosign $COSIGN3_VERSION attest --type cyclonedx (bundle)" "$COSIGN3" attest --yes --allow-http-registry --signing-config signing-config.json --type cyclonedx --predicate bom.json --key keys/cosign3.key "$img"
 check "charter verify-attestation --type cyclonedx: cosign $COSIGN3_VERSION bundle" "${C[@]}" verify-attestation --key keys/cosign3.pub --type cyclonedx --layout bundle "$img" "${CI_REG[@]}"
 
 echo "--- the verdict and promotion"
-img=$(new_image)
+new_image
 digest=$("$CRANE" digest --insecure "$img")
 printf '{"schema":"charter.report/v1","tool":{"name":"charter","version":"it"},"target":{"kind":"image","ref":"%s","digest":"%s"},"findings":[],"summary":{"CRITICAL":0,"HIGH":0,"MEDIUM":0,"LOW":0,"INFO":0,"suppressed":0},"verdict":{"pass":true,"failOn":"HIGH"}}\n' "$img" "$digest" >report.json
 check "charter sign + attest --type verdict" sh -c "'$CHARTER' sign --key keys/charter.key '$img' --insecure-registry '$REG' && '$CHARTER' attest --key keys/charter.key --type verdict --predicate report.json '$img' --insecure-registry '$REG'"
@@ -236,7 +239,7 @@ check "cosign $COSIGN2_VERSION verify-attestation --type <charter verdict URI>" 
 check "charter verify-attestation --type verdict --fail-on high --max-age 7d" "${C[@]}" verify-attestation --key keys/charter.pub --type verdict --fail-on high --max-age 7d "$img" "${CI_REG[@]}"
 check "charter promote to stable" "${C[@]}" promote --key keys/charter.pub --max-age 7d "$img" stable "${CI_REG[@]}"
 check "cosign $COSIGN2_VERSION verify the promoted tag" "${V2[@]}" --trusted-root trusted-root.json --key keys/charter.pub "${img%:1}:stable"
-unsigned=$(new_image)
+new_image; unsigned=$img
 refuse "charter promote refuses an unsigned image" 1 "${C[@]}" promote --key keys/charter.pub "$unsigned" stable "${CI_REG[@]}"
 
 echo "--- wall time, charter beside cosign $COSIGN2_VERSION on the same image (median of 5, ms)"
@@ -246,7 +249,7 @@ median5() { # CMD... : median wall time of 5 runs
   for i in 1 2 3 4 5; do runs+=("$(ms "$@" || echo fail)"); done
   printf '%s\n' "${runs[@]}" | sort -n | sed -n 3p
 }
-img=$(new_image)
+new_image
 c_sign=$(median5 "${C[@]}" sign --key keys/charter.key --format classic "$img" "${CI_REG[@]}")
 k_sign=$(median5 "$COSIGN2" sign --yes --tlog-upload=false --allow-http-registry --key keys/cosign2.key "$img")
 c_verify=$(median5 "${C[@]}" verify --key keys/charter.pub --layout classic "$img" "${CI_REG[@]}")

@@ -3,9 +3,17 @@
 # (fork+exec of /bin/true) and a connect-heavy loop (TCP connects to a loopback port),
 # each run without and with the monitor (eBPF source, every container, JSON Lines to
 # /dev/null), alternating, ROUNDS times; prints the median of each, the slowdown, the
-# exec rate reached, the monitor's counts (events seen, dropped) and its CPU time, then a
-# burst of opens of a sensitive file (an event each) for drops; and the load average,
-# since a shared machine's load moves every number. Needs root.
+# rate reached, the monitor's counts (events seen, filtered in the kernel, dropped) and
+# its CPU time; then a burst of opens of a sensitive file (an event each) for drops; and
+# the load average, since a shared machine's load moves every number. Needs root.
+#
+# Each loop runs twice: on the host, and in a container (a pid namespace and a cgroup of
+# its own, which is what the monitor goes by) whose connects go to a destination its
+# charter's runtime.egress allows: the case of a watched service doing its job. Every
+# exec in a container is handed to user space (RT001, RT002 judge each one); a host
+# process's events and allowed connects are left out in the kernel after the first.
+# A third connect case goes to a destination outside the allowlist: every connect is an
+# RT003 alert, the worst case, shown for scale.
 #
 #   scripts/bench/monitor.sh                      # 20,000 execs, 100,000 connects, 3 rounds,
 #                                                 # then 200,000 opens of /etc/shadow for drops
@@ -20,8 +28,11 @@ WORKERS=${WORKERS:-2}
 ROUNDS=${ROUNDS:-3}
 DIR=$(mktemp -d /tmp/charter-bench-monitor.XXXXXX)
 MON_PID=
+CG=/sys/fs/cgroup/charter-bench-$$
+[ "$(stat -fc %T /sys/fs/cgroup)" = cgroup2fs ] || CG=/sys/fs/cgroup/memory/charter-bench-$$
 cleanup() {
   [ -n "$MON_PID" ] && kill "$MON_PID" 2>/dev/null && wait "$MON_PID" 2>/dev/null
+  rmdir "$CG" 2>/dev/null
   rm -rf "$DIR"
 }
 trap cleanup EXIT
@@ -46,7 +57,7 @@ func main() {
 	mode, n, workers := os.Args[1], atoi(os.Args[2]), atoi(os.Args[3])
 	var addr string
 	if mode == "connect" {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		ln, err := net.Listen("tcp", "127.0.0.1:"+os.Args[4])
 		if err != nil {
 			panic(err)
 		}
@@ -114,8 +125,14 @@ GO
 (cd "$DIR/loop" && printf 'module loop\ngo 1.26\n' >go.mod && go build -o "$DIR/loopbin" .)
 go build -o "$DIR/charter" ./cmd/charter
 
+# The allowlist: the connect loop's port; the denied case uses another one.
+ALLOWED_PORT=$((20000 + $$ % 20000))
+DENIED_PORT=$((ALLOWED_PORT + 1))
+printf 'version: 1\nruntime:\n  egress: ["127.0.0.1:%d"]\n' "$ALLOWED_PORT" >"$DIR/charter.yaml"
+mkdir "$CG"
+
 start_monitor() {
-  "$DIR/charter" monitor --all --format jsonl --source bpf >/dev/null 2>"$DIR/mon.err" &
+  "$DIR/charter" monitor --all --charter "$DIR/charter.yaml" --format jsonl --source bpf >/dev/null 2>"$DIR/mon.err" &
   MON_PID=$!
   for _ in $(seq 1 100); do
     if grep -q watching "$DIR/mon.err" 2>/dev/null; then
@@ -140,16 +157,30 @@ stop_monitor() { # prints the counts line and the monitor's own CPU seconds
 }
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
-run_case() { # run_case MODE N
-  local mode=$1 n=$2 r
-  : >"$DIR/$mode.off"
-  : >"$DIR/$mode.on"
+# loop WHERE MODE N PORT: runs the load generator on the host or in the container.
+loop() {
+  local where=$1
+  shift
+  if [ "$where" = host ]; then
+    "$DIR/loopbin" "$@"
+  else
+    sh -c 'echo $$ >"$1/cgroup.procs" && shift && exec unshare --pid --fork "$@"' sh "$CG" "$DIR/loopbin" "$@"
+  fi
+}
+
+run_case() { # run_case WHERE MODE N [PORT]
+  local where=$1 mode=$2 n=$3 port=${4:-0} r name
+  name="$mode-$where"
+  [ "$port" = "$DENIED_PORT" ] && name="$mode-$where-denied"
+  : >"$DIR/$name.off"
+  : >"$DIR/$name.on"
   for r in $(seq 1 "$ROUNDS"); do
-    "$DIR/loopbin" "$mode" "$n" "$WORKERS" >>"$DIR/$mode.off"
+    loop "$where" "$mode" "$n" "$WORKERS" "$port" >>"$DIR/$name.off"
     start_monitor
-    "$DIR/loopbin" "$mode" "$n" "$WORKERS" >>"$DIR/$mode.on"
-    echo "  $mode round $r: off $(tail -n1 "$DIR/$mode.off"), on $(tail -n1 "$DIR/$mode.on") (wall s, per s, CPU s); monitor: $(stop_monitor); load $(cut -d' ' -f1 /proc/loadavg)"
+    loop "$where" "$mode" "$n" "$WORKERS" "$port" >>"$DIR/$name.on"
+    echo "  $name round $r: off $(tail -n1 "$DIR/$name.off"), on $(tail -n1 "$DIR/$name.on") (wall s, per s, CPU s); monitor: $(stop_monitor); load $(cut -d' ' -f1 /proc/loadavg)"
   done
+  local mode=$name
   local col
   for col in 1 3; do
     local off on what
@@ -164,11 +195,15 @@ run_case() { # run_case MODE N
 }
 
 echo "bench/monitor: $(nproc) cores, kernel $(uname -r), load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
-run_case exec "$EXECS"
-run_case connect "$CONNECTS"
+run_case host exec "$EXECS"
+run_case container exec "$EXECS"
+run_case host connect "$CONNECTS" "$ALLOWED_PORT"
+run_case container connect "$CONNECTS" "$ALLOWED_PORT"
+run_case container connect "$((CONNECTS / 10))" "$DENIED_PORT"
 # Drops: a burst of opens of /etc/shadow (each one a record, the same size as an exec's)
-# at the fastest rate this machine makes them, with the monitor reading.
+# from the container at the fastest rate this machine makes them, with the monitor
+# reading (and alerting on each: RT005).
 start_monitor
-burst=$("$DIR/loopbin" open "$OPENS" "$WORKERS")
-echo "open burst x$OPENS (wall s, per s, CPU s): $burst; monitor: $(stop_monitor)"
+burst=$(loop container open "$OPENS" "$WORKERS" 0)
+echo "open burst x$OPENS in the container (wall s, per s, CPU s): $burst; monitor: $(stop_monitor)"
 echo "bench/monitor: load average after: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -68,6 +68,10 @@ type Counts struct {
 	// Unresolved are events whose path was relative (or /proc/self/exe) and whose process
 	// had exited before /proc could say where it pointed: no rule could judge them.
 	Unresolved uint64 `json:"unresolved"`
+	// Filtered are events the kernel side left out because no rule could use them (a
+	// process on the host, a container not watched, a connect the egress allowlist
+	// allows); by kind. They are not in Events.
+	Filtered map[string]uint64 `json:"filtered,omitempty"`
 	// SinkErrors are alerts a sink failed to write or deliver.
 	SinkErrors uint64 `json:"sinkErrors"`
 	Source     string `json:"source"`
@@ -77,6 +81,14 @@ type Counts struct {
 func (c Counts) TotalAlerts() uint64 {
 	var n uint64
 	for _, v := range c.Alerts {
+		n += v
+	}
+	return n
+}
+
+func (c Counts) totalFiltered() uint64 {
+	var n uint64
+	for _, v := range c.Filtered {
 		n += v
 	}
 	return n
@@ -103,6 +115,9 @@ func (c Counts) String() string {
 	}
 	s := fmt.Sprintf("%d events (%s), %s, %d excepted, %d dropped, source %s", c.Events, strings.Join(kinds, ", "),
 		alerts, c.Excepted, c.Dropped, c.Source)
+	if f := c.totalFiltered(); f > 0 {
+		s += fmt.Sprintf(", %d filtered in the kernel", f)
+	}
 	if c.Unresolved > 0 {
 		s += fmt.Sprintf(", %d unresolved (relative paths of processes gone before /proc was read)", c.Unresolved)
 	}
@@ -209,7 +224,7 @@ func New(opts Options) (*Monitor, error) {
 func (m *Monitor) open() error {
 	switch m.opts.Source {
 	case "", "bpf":
-		src, err := openBPF()
+		src, err := openBPF(m.opts.Egress)
 		if err == nil {
 			m.src, m.sourceName = src, "ebpf"
 			return nil
@@ -279,6 +294,12 @@ loop:
 		}
 	}
 	m.counts.Dropped = m.src.dropped()
+	if kf, ok := m.src.(kernelFilter); ok {
+		m.counts.Filtered = map[string]uint64{}
+		for k, n := range kf.filtered() {
+			m.counts.Filtered[k.String()] = n
+		}
+	}
 	m.counts.Source = m.sourceName
 	for _, s := range m.opts.Sinks {
 		if err := s.Close(); err != nil {
@@ -390,6 +411,7 @@ func (m *Monitor) track(ctx context.Context, e *Event) *tracked {
 		clear(m.containers) // a bound on memory for a host that churns through cgroups
 	}
 	m.containers[key] = t
+	m.filterInKernel(e, t)
 	return t
 }
 

@@ -179,6 +179,10 @@ cp /bin/true %[3]s/dropped && %[3]s/dropped`, suffix, denied, tmp))
 	if counts.Excepted == 0 {
 		t.Errorf("the exception for the good container's read of /etc/shadow was not used: %s", counts)
 	}
+	// The good container's connect to the allowed port never left the kernel.
+	if counts.Filtered["connect"] == 0 {
+		t.Errorf("no connect filtered in the kernel: %s", counts)
+	}
 	if counts.Events == 0 || counts.Source != "ebpf" {
 		t.Errorf("counts %s", counts)
 	}

@@ -16,13 +16,17 @@ import (
 //
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
-	monitorBPFMapDrops       = "drops"
-	monitorBPFMapEvents      = "events"
-	monitorBPFProgOnExec     = "on_exec"
-	monitorBPFProgOnSysEnter = "on_sys_enter"
-	monitorBPFVarCgroupV1    = "cgroup_v1"
-	monitorBPFVarOwnTgid     = "own_tgid"
-	monitorBPFVarUnusedEvent = "unused_event"
+	monitorBPFMapDrops          = "drops"
+	monitorBPFMapEgress         = "egress"
+	monitorBPFMapEvents         = "events"
+	monitorBPFMapFiltered       = "filtered"
+	monitorBPFMapQuiet          = "quiet"
+	monitorBPFProgOnExec        = "on_exec"
+	monitorBPFProgOnSysEnter    = "on_sys_enter"
+	monitorBPFVarCgroupV1       = "cgroup_v1"
+	monitorBPFVarEgressDeclared = "egress_declared"
+	monitorBPFVarOwnTgid        = "own_tgid"
+	monitorBPFVarUnusedEvent    = "unused_event"
 )
 
 // loadMonitorBPF returns the embedded CollectionSpec for monitorBPF.
@@ -75,17 +79,21 @@ type monitorBPFProgramSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type monitorBPFMapSpecs struct {
-	Drops  *ebpf.MapSpec `ebpf:"drops"`
-	Events *ebpf.MapSpec `ebpf:"events"`
+	Drops    *ebpf.MapSpec `ebpf:"drops"`
+	Egress   *ebpf.MapSpec `ebpf:"egress"`
+	Events   *ebpf.MapSpec `ebpf:"events"`
+	Filtered *ebpf.MapSpec `ebpf:"filtered"`
+	Quiet    *ebpf.MapSpec `ebpf:"quiet"`
 }
 
 // monitorBPFVariableSpecs contains global variables before they are loaded into the kernel.
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type monitorBPFVariableSpecs struct {
-	CgroupV1    *ebpf.VariableSpec `ebpf:"cgroup_v1"`
-	OwnTgid     *ebpf.VariableSpec `ebpf:"own_tgid"`
-	UnusedEvent *ebpf.VariableSpec `ebpf:"unused_event"`
+	CgroupV1       *ebpf.VariableSpec `ebpf:"cgroup_v1"`
+	EgressDeclared *ebpf.VariableSpec `ebpf:"egress_declared"`
+	OwnTgid        *ebpf.VariableSpec `ebpf:"own_tgid"`
+	UnusedEvent    *ebpf.VariableSpec `ebpf:"unused_event"`
 }
 
 // monitorBPFObjects contains all objects after they have been loaded into the kernel.
@@ -108,14 +116,20 @@ func (o *monitorBPFObjects) Close() error {
 //
 // It can be passed to loadMonitorBPFObjects or ebpf.CollectionSpec.LoadAndAssign.
 type monitorBPFMaps struct {
-	Drops  *ebpf.Map `ebpf:"drops"`
-	Events *ebpf.Map `ebpf:"events"`
+	Drops    *ebpf.Map `ebpf:"drops"`
+	Egress   *ebpf.Map `ebpf:"egress"`
+	Events   *ebpf.Map `ebpf:"events"`
+	Filtered *ebpf.Map `ebpf:"filtered"`
+	Quiet    *ebpf.Map `ebpf:"quiet"`
 }
 
 func (m *monitorBPFMaps) Close() error {
 	return _MonitorBPFClose(
 		m.Drops,
+		m.Egress,
 		m.Events,
+		m.Filtered,
+		m.Quiet,
 	)
 }
 
@@ -123,9 +137,10 @@ func (m *monitorBPFMaps) Close() error {
 //
 // It can be passed to loadMonitorBPFObjects or ebpf.CollectionSpec.LoadAndAssign.
 type monitorBPFVariables struct {
-	CgroupV1    *ebpf.Variable `ebpf:"cgroup_v1"`
-	OwnTgid     *ebpf.Variable `ebpf:"own_tgid"`
-	UnusedEvent *ebpf.Variable `ebpf:"unused_event"`
+	CgroupV1       *ebpf.Variable `ebpf:"cgroup_v1"`
+	EgressDeclared *ebpf.Variable `ebpf:"egress_declared"`
+	OwnTgid        *ebpf.Variable `ebpf:"own_tgid"`
+	UnusedEvent    *ebpf.Variable `ebpf:"unused_event"`
 }
 
 // monitorBPFPrograms contains all programs after they have been loaded into the kernel.

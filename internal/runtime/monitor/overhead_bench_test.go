@@ -35,6 +35,12 @@ func BenchmarkTracedSyscalls(b *testing.B) {
 		}
 	}()
 	addr := ln.Addr().String()
+	// The allowlist names the listener: with it, each connect is looked up and left out
+	// in the kernel (what a watched service connecting where it should costs).
+	allow, err := NewEgress(context.Background(), []string{addr}, true, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
 	ops := []struct {
 		name string
 		op   func(b *testing.B)
@@ -46,15 +52,16 @@ func BenchmarkTracedSyscalls(b *testing.B) {
 		{"getpid", func(*testing.B) { _ = syscall.Getpid() }},                // not watched: the sys_enter filter alone
 	}
 	for _, o := range ops {
-		for _, traced := range []bool{false, true} {
-			name := o.name + "/off"
-			if traced {
-				name = o.name + "/on"
+		for _, mode := range []string{"off", "on", "allowed"} {
+			if mode == "allowed" && o.name != "connect" {
+				continue
 			}
-			b.Run(name, func(b *testing.B) {
-				if traced {
-					stop := attach(b)
-					defer stop()
+			b.Run(o.name+"/"+mode, func(b *testing.B) {
+				switch mode {
+				case "on":
+					defer attach(b, nil)()
+				case "allowed":
+					defer attach(b, allow)()
 				}
 				for b.Loop() {
 					o.op(b)
@@ -68,8 +75,8 @@ func BenchmarkTracedSyscalls(b *testing.B) {
 // process is filtered out in the kernel, so its children (exec) and threads count only
 // when they are another process: opens and connects are made by this process, which
 // own_tgid would hide, so the filter is switched off here.
-func attach(b *testing.B) func() {
-	src, err := openBPFFor(0)
+func attach(b *testing.B, eg *Egress) func() {
+	src, err := openBPFFor(0, eg)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -94,6 +101,9 @@ func attach(b *testing.B) func() {
 		<-done
 		if d := src.dropped(); d > 0 {
 			b.Logf("%d events dropped", d)
+		}
+		if eg != nil && src.filtered()[KindConnect] == 0 {
+			b.Error("no connect was filtered in the kernel")
 		}
 		_ = src.close()
 	}

@@ -2,6 +2,7 @@ package monitor
 
 import (
 	"context"
+	"fmt"
 	"net/netip"
 	"testing"
 	"time"
@@ -115,5 +116,32 @@ func TestExceptions(t *testing.T) {
 	}
 	if _, _, err := compileExceptions([]policy.MonitorException{{Rule: "Write below heaven", Reason: "r"}}, now); err == nil {
 		t.Error("an unknown rule name was accepted")
+	}
+}
+
+// TestEgressLPMKeys checks the allowlist as the kernel receives it: IPv4 mapped into
+// IPv6, the port first, prefix lengths counted over both; an IPv6 range holding the
+// mapped IPv4 range stays in user space.
+func TestEgressLPMKeys(t *testing.T) {
+	eg, err := NewEgress(context.Background(), []string{"10.1.0.0/16:5432", "[2001:db8::/32]:443", "[::/0]:53", "127.0.0.1:8080"}, true, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys := eg.lpmKeys()
+	if len(keys) != 3 {
+		t.Fatalf("%d keys: %+v", len(keys), keys)
+	}
+	want := []struct {
+		bits uint32
+		data string
+	}{
+		{16 + 96 + 16, "1538" + "00000000000000000000ffff0a010000" + "0000"},
+		{16 + 32, "01bb" + "20010db8000000000000000000000000" + "0000"},
+		{16 + 128, "1f90" + "00000000000000000000ffff7f000001" + "0000"},
+	}
+	for i, w := range want {
+		if keys[i].Prefixlen != w.bits || fmt.Sprintf("%x", keys[i].Data) != w.data {
+			t.Errorf("key %d = %d %x, want %d %s", i, keys[i].Prefixlen, keys[i].Data, w.bits, w.data)
+		}
 	}
 }

@@ -27,10 +27,11 @@ type bpfSource struct {
 // wake the reader for each one.
 const pollInterval = 20 * time.Millisecond
 
-func openBPF() (*bpfSource, error) { return openBPFFor(uint32(os.Getpid())) } //nolint:gosec // pids fit in 32 bits
+func openBPF(eg *Egress) (*bpfSource, error) { return openBPFFor(uint32(os.Getpid()), eg) } //nolint:gosec // pids fit in 32 bits
 
-// openBPFFor loads the kernel side, leaving out the events of process self (0: none).
-func openBPFFor(self uint32) (_ *bpfSource, err error) {
+// openBPFFor loads the kernel side, leaving out the events of process self (0: none) and
+// the connects eg allows (nil: none).
+func openBPFFor(self uint32, eg *Egress) (_ *bpfSource, err error) {
 	if err := rlimit.RemoveMemlock(); err != nil {
 		return nil, fmt.Errorf("lifting the locked-memory limit: %w", err)
 	}
@@ -48,6 +49,13 @@ func openBPFFor(self uint32) (_ *bpfSource, err error) {
 	if err := spec.Variables[monitorBPFVarCgroupV1].Set(v1); err != nil {
 		return nil, err
 	}
+	declared := uint32(0)
+	if eg != nil && eg.Declared {
+		declared = 1
+	}
+	if err := spec.Variables[monitorBPFVarEgressDeclared].Set(declared); err != nil {
+		return nil, err
+	}
 	s := &bpfSource{}
 	if err := spec.LoadAndAssign(&s.objs, nil); err != nil {
 		var ve *ebpf.VerifierError
@@ -61,6 +69,13 @@ func openBPFFor(self uint32) (_ *bpfSource, err error) {
 			_ = s.close()
 		}
 	}()
+	if declared == 1 {
+		for _, k := range eg.lpmKeys() {
+			if err := s.objs.Egress.Put(k, uint8(1)); err != nil {
+				return nil, fmt.Errorf("loading runtime.egress into the kernel: %w", err)
+			}
+		}
+	}
 	exec, err := link.AttachTracing(link.TracingOptions{Program: s.objs.OnExec, AttachType: ebpf.AttachTraceRawTp})
 	if err != nil {
 		return nil, fmt.Errorf("attaching to sched_process_exec: %w", err)
@@ -115,6 +130,30 @@ func (s *bpfSource) dropped() uint64 {
 		n += v
 	}
 	return n
+}
+
+// quiet tells the kernel side to keep the given kinds of event from a cgroup to itself.
+func (s *bpfSource) quiet(cgroupID uint64, inPIDNS bool, kinds uint32) error {
+	k := quietKey{CgroupID: cgroupID}
+	if inPIDNS {
+		k.InPIDNS = 1
+	}
+	return s.objs.Quiet.Put(k, kinds)
+}
+
+// filtered is how many events of each kind the kernel side left out.
+func (s *bpfSource) filtered() map[Kind]uint64 {
+	out := map[Kind]uint64{}
+	for _, kind := range []Kind{KindExec, KindConnect, KindOpen} {
+		var perCPU []uint64
+		if err := s.objs.Filtered.Lookup(uint32(kind), &perCPU); err != nil {
+			continue
+		}
+		for _, v := range perCPU {
+			out[kind] += v
+		}
+	}
+	return out
 }
 
 func (s *bpfSource) close() error {

@@ -25,7 +25,7 @@ func needRoot(t *testing.T) {
 // by this test's children must come back as events with their details.
 func TestBPFSourceSeesEachKind(t *testing.T) {
 	needRoot(t)
-	src, err := openBPF()
+	src, err := openBPF(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,5 +81,90 @@ func TestBPFSourceSeesEachKind(t *testing.T) {
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestBPFKernelFilter checks the two filters in the kernel: a connect the egress
+// allowlist allows is counted and not handed over, one it does not allow is; and once
+// user space quiets a cgroup's opens, they stop coming while its connects still come.
+// Events leave the ring buffer in the order they were made, so an event seen after
+// another one's would-be position proves that one was left out.
+func TestBPFKernelFilter(t *testing.T) {
+	needRoot(t)
+	allowed, other := listen(t), listen(t)
+	eg, err := NewEgress(context.Background(), []string{"127.0.0.1:" + strconv.Itoa(allowed)}, true, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, err := openBPF(eg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = src.close() }()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	events := make(chan Event, 4096)
+	go func() { _ = src.run(ctx, events) }()
+
+	connect := func(port int) int {
+		cmd := exec.Command("/bin/bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/"+strconv.Itoa(port))
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("connect to %d: %v\n%s", port, err, out)
+		}
+		return cmd.Process.Pid
+	}
+	readShadow := func() int {
+		cmd := exec.Command("/bin/cat", "/etc/shadow")
+		if err := cmd.Run(); err != nil {
+			t.Fatal(err)
+		}
+		return cmd.Process.Pid
+	}
+	// until reads events until one matches, returning it and the events before it.
+	until := func(match func(Event) bool) (Event, []Event) {
+		var before []Event
+		deadline := time.After(5 * time.Second)
+		for {
+			select {
+			case e := <-events:
+				if match(e) {
+					return e, before
+				}
+				before = append(before, e)
+			case <-deadline:
+				t.Fatal("the expected event did not come")
+			}
+		}
+	}
+	byPID := func(kind Kind, pid int) func(Event) bool {
+		return func(e Event) bool { return e.Kind == kind && e.PID == uint32(pid) } //nolint:gosec // a pid
+	}
+
+	allowedPID := connect(allowed)
+	otherPID := connect(other)
+	_, before := until(byPID(KindConnect, otherPID))
+	for _, e := range before {
+		if e.Kind == KindConnect && e.PID == uint32(allowedPID) { //nolint:gosec // a pid
+			t.Errorf("an allowed connect was handed over: %+v", e)
+		}
+	}
+	if n := src.filtered()[KindConnect]; n == 0 {
+		t.Error("the allowed connect was not counted as filtered")
+	}
+
+	first, _ := until(byPID(KindOpen, readShadow()))
+	if err := src.quiet(first.CgroupID, first.PIDNSLevel > 0, 1<<KindOpen); err != nil {
+		t.Fatal(err)
+	}
+	quietPID := readShadow()
+	lastPID := connect(other)
+	_, before = until(byPID(KindConnect, lastPID))
+	for _, e := range before {
+		if e.Kind == KindOpen && e.PID == uint32(quietPID) { //nolint:gosec // a pid
+			t.Errorf("an open from a quieted cgroup was handed over: %+v", e)
+		}
+	}
+	if n := src.filtered()[KindOpen]; n == 0 {
+		t.Error("the quieted open was not counted as filtered")
 	}
 }

@@ -70,6 +70,7 @@ const struct event *unused_event __attribute__((unused));
 // Set by the loader before the object is loaded.
 volatile const __u32 own_tgid = 0;
 volatile const __u32 cgroup_v1 = 1; // read the memory controller's v1 hierarchy, else cgroup v2
+volatile const __u32 egress_declared = 0; // the egress map holds runtime.egress
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -84,6 +85,51 @@ struct {
 	__type(key, __u32);
 	__type(value, __u64);
 } drops SEC(".maps");
+
+// Kinds of event user space has no use for, per cgroup, as a bit mask (1 << kind): every
+// kind for a process on the host or in a container not being watched, connects for a
+// container when no egress allowlist is declared. User space fills it when it first
+// classifies a cgroup, so after the first event the rest never leave the kernel. The key
+// tells a process in its own pid namespace from one that is not (a runtime's helper
+// joins a container's cgroup before its namespaces). An evicted entry only means the
+// next event goes up and the entry is made again.
+struct quiet_key {
+	__u64 cgroup_id;
+	__u32 in_pidns;
+	__u32 pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct quiet_key);
+	__type(value, __u32);
+} quiet SEC(".maps");
+
+// The egress allowlist (runtime.egress) as longest-prefix keys: the destination port in
+// network order, then the address as IPv6 (IPv4 mapped into ::ffff:0:0/96). A connect it
+// allows cannot raise RT003, so it is not handed over.
+struct egress_key {
+	__u32 prefixlen; // bits of data that count: 16 for the port, then the address's
+	__u8 data[20];   // port (2), address (16), padding (2)
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, 4096);
+	__type(key, struct egress_key);
+	__type(value, __u8);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+} egress SEC(".maps");
+
+// filtered counts, per kind, the events quiet and egress left out: the summary shows them,
+// so what the kernel did not hand over is still accounted for.
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 4);
+	__type(key, __u32);
+	__type(value, __u64);
+} filtered SEC(".maps");
 
 // The kernel types read, trimmed to the fields used.
 struct kernfs_node {
@@ -182,6 +228,13 @@ static __always_inline void count_drop(void)
 		*n += 1;
 }
 
+static __always_inline void count_filtered(__u32 kind)
+{
+	__u64 *n = bpf_map_lookup_elem(&filtered, &kind);
+	if (n)
+		*n += 1;
+}
+
 static __always_inline struct kernfs_node *kn_parent(struct kernfs_node *kn)
 {
 	if (bpf_core_field_exists(struct kernfs_node___rcu_parent, __parent))
@@ -189,20 +242,46 @@ static __always_inline struct kernfs_node *kn_parent(struct kernfs_node *kn)
 	return BPF_CORE_READ((struct kernfs_node___parent *)kn, parent);
 }
 
-static __always_inline void fill_cgroup(struct event *e, struct task_struct *t)
+// task_cgroup is the kernfs node of the cgroup containers are told apart by: the memory
+// controller's on a v1 or hybrid host, the unified hierarchy's otherwise.
+static __always_inline struct kernfs_node *task_cgroup(struct task_struct *t)
 {
 	struct cgroup *cg;
 	if (cgroup_v1) {
 		int idx = bpf_core_enum_value(enum cgroup_subsys_id, memory_cgrp_id);
 		if (idx < 0 || idx >= 12)
-			return;
+			return 0;
 		cg = BPF_CORE_READ(t, cgroups, subsys[idx], cgroup);
 	} else {
 		cg = BPF_CORE_READ(t, cgroups, dfl_cgrp);
 	}
 	if (!cg)
-		return;
-	struct kernfs_node *kn = BPF_CORE_READ(cg, kn);
+		return 0;
+	return BPF_CORE_READ(cg, kn);
+}
+
+// is_quiet reports whether user space said it has no use for events of this kind from
+// the task's cgroup, and counts them when so.
+static __always_inline int is_quiet(struct task_struct *t, __u32 kind)
+{
+	struct kernfs_node *kn = task_cgroup(t);
+	if (!kn)
+		return 0;
+	struct quiet_key k = {
+		.cgroup_id = BPF_CORE_READ(kn, id),
+		.in_pidns = BPF_CORE_READ(t, thread_pid, level) > 0,
+	};
+	__u32 *kinds = bpf_map_lookup_elem(&quiet, &k);
+	if (kinds && (*kinds & (1u << kind))) {
+		count_filtered(kind);
+		return 1;
+	}
+	return 0;
+}
+
+static __always_inline void fill_cgroup(struct event *e, struct task_struct *t)
+{
+	struct kernfs_node *kn = task_cgroup(t);
 	if (!kn)
 		return;
 	e->cgroup_id = BPF_CORE_READ(kn, id);
@@ -263,10 +342,12 @@ int BPF_PROG(on_exec, struct task_struct *p, int old_pid, struct linux_binprm *b
 {
 	if (own_tgid && (bpf_get_current_pid_tgid() >> 32) == own_tgid)
 		return 0;
+	struct task_struct *t = (struct task_struct *)bpf_get_current_task_btf();
+	if (is_quiet(t, EV_EXEC))
+		return 0;
 	struct event *e = reserve();
 	if (!e)
 		return 0;
-	struct task_struct *t = (struct task_struct *)bpf_get_current_task_btf();
 	e->kind = EV_EXEC;
 	fill_task(e, t);
 	bpf_probe_read_kernel_str(e->path, PATH_LEN, BPF_CORE_READ(bprm, filename));
@@ -358,7 +439,7 @@ static __always_inline int on_open(struct pt_regs *regs, long nr)
 		return 0;
 	struct task_struct *t = (struct task_struct *)bpf_get_current_task_btf();
 	unsigned int level = BPF_CORE_READ(t, thread_pid, level);
-	if (!interesting(prefix, write, level))
+	if (!interesting(prefix, write, level) || is_quiet(t, EV_OPEN))
 		return 0;
 	struct event *e = reserve();
 	if (!e)
@@ -373,6 +454,28 @@ static __always_inline int on_open(struct pt_regs *regs, long nr)
 	return 0;
 }
 
+// egress_allows looks the destination up in the allowlist (when one is declared).
+static __always_inline int egress_allows(const void *addr, __u16 family)
+{
+	if (!egress_declared)
+		return 0;
+	struct egress_key k = {.prefixlen = 16 + 128};
+	if (bpf_probe_read_user(&k.data[0], 2, addr + 2) != 0)
+		return 0;
+	if (family == AF_INET) {
+		k.data[12] = 0xff;
+		k.data[13] = 0xff;
+		if (bpf_probe_read_user(&k.data[14], 4, addr + 4) != 0)
+			return 0;
+	} else if (bpf_probe_read_user(&k.data[2], 16, addr + 8) != 0) {
+		return 0;
+	}
+	if (!bpf_map_lookup_elem(&egress, &k))
+		return 0;
+	count_filtered(EV_CONNECT);
+	return 1;
+}
+
 static __always_inline int on_connect(struct pt_regs *regs)
 {
 	const void *addr = (const void *)BPF_CORE_READ(regs, si);
@@ -381,10 +484,12 @@ static __always_inline int on_connect(struct pt_regs *regs)
 		return 0;
 	if (family != AF_INET && family != AF_INET6)
 		return 0;
+	struct task_struct *t = (struct task_struct *)bpf_get_current_task_btf();
+	if (is_quiet(t, EV_CONNECT) || egress_allows(addr, family))
+		return 0;
 	struct event *e = reserve();
 	if (!e)
 		return 0;
-	struct task_struct *t = (struct task_struct *)bpf_get_current_task_btf();
 	e->kind = EV_CONNECT;
 	fill_task(e, t);
 	e->family = family;

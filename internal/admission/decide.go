@@ -25,6 +25,10 @@ type decision struct {
 	reasons  []string // why it is denied; empty: allowed
 	warnings []string
 	patch    []patchOp
+	// where the pod runs, for the inventory
+	namespace, workload string
+	// inventoryDropped counts the places the inventory's full queue dropped
+	inventoryDropped int
 }
 
 // imageRecord is one image's line in the audit log.
@@ -86,6 +90,7 @@ func (s *Server) decide(ctx context.Context, req *admissionv1.AdmissionRequest, 
 		return d
 	}
 	d.resource = clip(pod.resource(), 600)
+	d.namespace, d.workload = pod.Namespace, workloadOf(pod, s.now())
 	reqs, err := s.policy.requirementsFor(ctx, pod.Namespace, pod.Meta.Labels, s.nsl)
 	if err != nil {
 		d.deny("cannot tell which policy applies: %s; charter denies what it cannot check", err)

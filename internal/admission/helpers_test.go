@@ -103,6 +103,12 @@ func sharedKey(t testing.TB) *sign.PrivateKey {
 // admission section (YAML, indented under "admission:"), or none when empty.
 func newFixture(t testing.TB, admissionYAML string) *fixture {
 	t.Helper()
+	return newFixtureConfig(t, admissionYAML, nil)
+}
+
+// newFixtureConfig is newFixture with a last say on the webhook's configuration.
+func newFixtureConfig(t testing.TB, admissionYAML string, configure func(*Config)) *fixture {
+	t.Helper()
 	f := &fixture{t: t, reg: newTestRegistry(t), key: sharedKey(t), audit: &testutil.SyncBuffer{}}
 	f.opts = image.Options{InsecureRegistries: []string{f.reg.host},
 		Retry: &image.Backoff{Duration: time.Millisecond, Factor: 1, Steps: 1}}
@@ -125,11 +131,15 @@ func newFixture(t testing.TB, admissionYAML string) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.srv, err = New(Config{Policy: pf, Verifier: v, Image: f.opts,
-		Audit: slog.New(slog.NewJSONHandler(f.audit, nil))})
+	cfg := Config{Policy: pf, Verifier: v, Image: f.opts, Audit: slog.New(slog.NewJSONHandler(f.audit, nil))}
+	if configure != nil {
+		configure(&cfg)
+	}
+	f.srv, err = New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { _ = f.srv.Close() })
 	f.ts = httptest.NewUnstartedServer(f.srv.Handler())
 	// As in production: an ECDSA P-256 certificate and HTTP/2, which the API server uses
 	// to call webhooks.

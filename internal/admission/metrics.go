@@ -12,6 +12,10 @@ type metrics struct {
 	decisions      *prometheus.CounterVec
 	cache          *prometheus.CounterVec
 	registryErrors prometheus.Counter
+
+	// inventory recording, registered when the webhook records deployments
+	inventoryWrites  *prometheus.CounterVec
+	inventoryDropped prometheus.Counter
 }
 
 func newMetrics() *metrics {
@@ -38,5 +42,22 @@ func newMetrics() *metrics {
 	}
 	m.registry.MustRegister(m.latency, m.decisions, m.cache, m.registryErrors,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m.inventoryWrites = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "charter_admission_inventory_writes_total",
+		Help: "Deployments written to the inventory, by result (ok, error). A failed write never changes a decision.",
+	}, []string{"result"})
+	m.inventoryDropped = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "charter_admission_inventory_dropped_total",
+		Help: "Deployments not written to the inventory because its queue was full (the database is slower than admissions).",
+	})
 	return m
+}
+
+// registerInventory adds the inventory series to /metrics; queued reports the queue's
+// length.
+func (m *metrics) registerInventory(queued func() float64) {
+	m.registry.MustRegister(m.inventoryWrites, m.inventoryDropped, prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "charter_admission_inventory_queue_length",
+		Help: "Deployments waiting to be written to the inventory.",
+	}, queued))
 }

@@ -19,7 +19,10 @@ type podObject struct {
 	// Meta is the pod's metadata (the template's, for a workload): its labels select
 	// namespaces entries.
 	Meta *metav1.ObjectMeta
-	Spec *corev1.PodSpec
+	// Object is the object's own metadata (the Pod's, the Deployment's…): its owner
+	// references name the workload a pod belongs to.
+	Object *metav1.ObjectMeta
+	Spec   *corev1.PodSpec
 	// SpecPath is the JSON pointer to the pod spec: /spec for a Pod,
 	// /spec/template/spec for a Deployment…
 	SpecPath string
@@ -97,7 +100,8 @@ func decodePod(raw []byte) (*podObject, error) {
 	if err := json.Unmarshal(raw, &o); err != nil {
 		return nil, err
 	}
-	return &podObject{typeMeta: o.TypeMeta, Namespace: o.Namespace, Name: objectName(&o.ObjectMeta), Meta: &o.ObjectMeta, Spec: &o.Spec, SpecPath: "/spec"}, nil
+	return &podObject{typeMeta: o.TypeMeta, Namespace: o.Namespace, Name: objectName(&o.ObjectMeta), Meta: &o.ObjectMeta, Object: &o.ObjectMeta,
+		Spec: &o.Spec, SpecPath: "/spec"}, nil
 }
 
 func decodeRC(raw []byte) (*podObject, error) {
@@ -109,7 +113,7 @@ func decodeRC(raw []byte) (*podObject, error) {
 		return nil, fmt.Errorf("spec.template is missing")
 	}
 	return &podObject{typeMeta: o.TypeMeta, Namespace: o.Namespace, Name: objectName(&o.ObjectMeta), Meta: &o.Spec.Template.ObjectMeta,
-		Spec: &o.Spec.Template.Spec, SpecPath: "/spec/template/spec"}, nil
+		Object: &o.ObjectMeta, Spec: &o.Spec.Template.Spec, SpecPath: "/spec/template/spec"}, nil
 }
 
 func decodeCronJob(raw []byte) (*podObject, error) {
@@ -118,8 +122,8 @@ func decodeCronJob(raw []byte) (*podObject, error) {
 		return nil, err
 	}
 	t := &o.Spec.JobTemplate.Spec.Template
-	return &podObject{typeMeta: o.TypeMeta, Namespace: o.Namespace, Name: objectName(&o.ObjectMeta), Meta: &t.ObjectMeta, Spec: &t.Spec,
-		SpecPath: "/spec/jobTemplate/spec/template/spec"}, nil
+	return &podObject{typeMeta: o.TypeMeta, Namespace: o.Namespace, Name: objectName(&o.ObjectMeta), Meta: &t.ObjectMeta, Object: &o.ObjectMeta,
+		Spec: &t.Spec, SpecPath: "/spec/jobTemplate/spec/template/spec"}, nil
 }
 
 // templateOf decodes a workload whose pod template sits at spec.template.
@@ -130,8 +134,8 @@ func templateOf[T any](parts func(*T) (*metav1.TypeMeta, *metav1.ObjectMeta, *co
 			return nil, err
 		}
 		tm, meta, t := parts(&o)
-		return &podObject{typeMeta: *tm, Namespace: meta.Namespace, Name: objectName(meta), Meta: &t.ObjectMeta, Spec: &t.Spec,
-			SpecPath: "/spec/template/spec"}, nil
+		return &podObject{typeMeta: *tm, Namespace: meta.Namespace, Name: objectName(meta), Meta: &t.ObjectMeta, Object: meta,
+			Spec: &t.Spec, SpecPath: "/spec/template/spec"}, nil
 	}
 }
 

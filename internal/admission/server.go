@@ -39,6 +39,21 @@ type Config struct {
 	Now func() time.Time
 	// CacheSize bounds the cached image results. Default 10000.
 	CacheSize int
+
+	// Inventory, when set, records where each admitted image runs: its digest, Cluster,
+	// the namespace and the workload. Recording happens off the request path and never
+	// changes or delays a decision; Close stops it.
+	Inventory DeploymentRecorder
+	// Cluster names this cluster in the inventory. Default DefaultCluster.
+	Cluster string
+	// InventoryQueue bounds the places waiting to be written; a full queue drops.
+	// Default DefaultInventoryQueue.
+	InventoryQueue int
+	// InventoryRefresh is how long a place just recorded is not written again. Default
+	// DefaultInventoryRefresh.
+	InventoryRefresh time.Duration
+	// Logger receives diagnostics (failed inventory writes); nil discards them.
+	Logger *slog.Logger
 }
 
 // Server answers AdmissionReviews. It is safe for concurrent use.
@@ -51,6 +66,7 @@ type Server struct {
 	metrics *metrics
 	redact  *secrets.Redactor
 	ready   atomic.Bool
+	rec     *recorder // nil: no inventory
 }
 
 // New checks the configuration and builds a Server. A requirement for signatures or
@@ -74,6 +90,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.CacheSize <= 0 {
 		cfg.CacheSize = 10000
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	if cfg.Image.Retry == nil {
 		// One quick retry: the whole check must fit in the timeout.
@@ -101,8 +120,33 @@ func New(cfg Config) (*Server, error) {
 			cache: newResultCache(cfg.CacheSize),
 		},
 	}
+	if cfg.Inventory != nil {
+		s.rec = newRecorder(inventoryDefaults(cfg), m, cfg.Logger)
+	}
 	s.ready.Store(true)
 	return s, nil
+}
+
+func inventoryDefaults(cfg Config) *Config {
+	if cfg.Cluster == "" {
+		cfg.Cluster = DefaultCluster
+	}
+	if cfg.InventoryQueue <= 0 {
+		cfg.InventoryQueue = DefaultInventoryQueue
+	}
+	if cfg.InventoryRefresh <= 0 {
+		cfg.InventoryRefresh = DefaultInventoryRefresh
+	}
+	return &cfg
+}
+
+// Close stops the inventory recording after writing what is queued (for a few seconds
+// at most). Call it once the HTTP server has stopped serving.
+func (s *Server) Close() error {
+	if s.rec != nil {
+		s.rec.close()
+	}
+	return nil
 }
 
 func (c *compiled) needsVerifier() bool {
@@ -157,6 +201,9 @@ func (s *Server) review(endpoint string, mutate bool) http.Handler {
 		if resp.Allowed {
 			decision = "allow"
 		}
+		if s.rec != nil {
+			d.inventoryDropped = s.rec.record(rev.Request, d)
+		}
 		s.metrics.decisions.WithLabelValues(endpoint, decision).Inc()
 		s.log(r.Context(), endpoint, rev.Request, d, time.Since(start))
 		body, err := json.Marshal(response(rev.Request.UID, resp))
@@ -192,6 +239,9 @@ func (s *Server) log(ctx context.Context, endpoint string, req *admissionv1.Admi
 	}
 	if len(d.patch) > 0 {
 		attrs = append(attrs, slog.Int("patched", len(d.patch)))
+	}
+	if d.inventoryDropped > 0 {
+		attrs = append(attrs, slog.Int("inventoryDropped", d.inventoryDropped))
 	}
 	level := slog.LevelInfo
 	if !d.allowed() {

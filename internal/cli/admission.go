@@ -10,11 +10,13 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/charterhq/charter/internal/admission"
+	"github.com/charterhq/charter/internal/inventory"
 	"github.com/charterhq/charter/internal/policy"
 	"github.com/charterhq/charter/internal/sign"
 )
@@ -37,6 +39,7 @@ func newAdmissionServeCmd(env Env) *cobra.Command {
 	var rf registryFlags
 	var listen, certFile, keyFile, charterPath string
 	var reload time.Duration
+	var inv admissionInventory
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Serve the admission webhook over HTTPS",
@@ -45,8 +48,13 @@ func newAdmissionServeCmd(env Env) *cobra.Command {
 			"Prometheus. The certificate and key are re-read when they change.\n\n" +
 			"Each decision is one JSON line on standard output (the audit log); diagnostics go to\n" +
 			"standard error. Registry credentials come from the docker config ($DOCKER_CONFIG or\n" +
-			"~/.docker/config.json), as for charter scan. SIGTERM stops it gracefully.",
+			"~/.docker/config.json), as for charter scan. SIGTERM stops it gracefully.\n\n" +
+			"With --inventory DB, every admitted image digest is recorded in the inventory with\n" +
+			"--cluster, the namespace and the workload (a Deployment's pods as the Deployment), so\n" +
+			"charter inventory affected and query say where an affected image runs. Recording is\n" +
+			"off the request path: it never delays or changes a decision.",
 		Example: "  charter admission serve --listen :8443 --tls-cert /tls/tls.crt --tls-key /tls/tls.key --charter /etc/charter/charter.yaml\n" +
+			"  charter admission serve --tls-cert tls.crt --tls-key tls.key --inventory postgres://charter@db.internal/inventory --cluster prod-eu\n" +
 			"  charter admission serve --listen 127.0.0.1:8443 --tls-cert tls.crt --tls-key tls.key --charter charter.yaml --insecure-registry localhost:5000",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -54,10 +62,18 @@ func newAdmissionServeCmd(env Env) *cobra.Command {
 				return errors.New("admission serve: --tls-cert and --tls-key are required (charter admission certs makes a pair)")
 			}
 			logger := slog.New(slog.NewTextHandler(env.Stderr, nil))
-			srv, err := newAdmissionServer(env, rf, charterPath, logger)
+			store, err := inv.open(cmd.Context(), env, logger)
 			if err != nil {
 				return fmt.Errorf("admission serve: %w", err)
 			}
+			if store != nil {
+				defer func() { _ = store.Close() }()
+			}
+			srv, err := newAdmissionServer(env, rf, charterPath, logger, inv.config(store))
+			if err != nil {
+				return fmt.Errorf("admission serve: %w", err)
+			}
+			defer func() { _ = srv.Close() }() // after the HTTP server drained: writes what is queued
 			certs, err := admission.NewCertReloader(certFile, keyFile, logger)
 			if err != nil {
 				return fmt.Errorf("admission serve: %w", err)
@@ -71,11 +87,104 @@ func newAdmissionServeCmd(env Env) *cobra.Command {
 	cmd.Flags().StringVar(&keyFile, "tls-key", "", "serving key `FILE` (PEM)")
 	cmd.Flags().StringVar(&charterPath, "charter", "", "charter `FILE` whose admission section and keys apply (default ./charter.yaml)")
 	cmd.Flags().DurationVar(&reload, "tls-reload-interval", 10*time.Second, "how often the certificate files are checked for changes")
+	inv.register(cmd)
 	return cmd
 }
 
+// admissionInventory is serve's --inventory and --cluster: where admitted images are
+// recorded as running.
+type admissionInventory struct {
+	db      dbFlag
+	cluster string
+}
+
+func (f *admissionInventory) register(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&f.db.location, "inventory", "", "record where each admitted image runs in this inventory: a SQLite `FILE` or a postgres:// URL (as charter inventory --db; the password is better given as PGPASSWORD)")
+	cmd.Flags().StringVar(&f.cluster, "cluster", admission.DefaultCluster, "with --inventory: the `NAME` this cluster is recorded under")
+}
+
+// open returns the inventory to record in, or nil without --inventory. A database that
+// cannot be opened now does not stop the webhook (admission must not depend on it): it
+// is said on stderr, and opened again on a later write.
+func (f *admissionInventory) open(ctx context.Context, env Env, logger *slog.Logger) (*lazyInventory, error) {
+	if f.db.location == "" {
+		if f.cluster != admission.DefaultCluster {
+			return nil, errors.New("--cluster names the cluster in the inventory: give --inventory too")
+		}
+		return nil, nil
+	}
+	if f.cluster == "" {
+		return nil, errors.New("--cluster: empty name")
+	}
+	inv := &lazyInventory{open: func(ctx context.Context) (inventory.Store, error) { return f.db.open(ctx, env) }}
+	octx, cancel := context.WithTimeout(ctx, inventoryReopen)
+	defer cancel()
+	if _, err := inv.get(octx); err != nil {
+		logger.Warn("inventory: cannot be opened now; admitting without recording, and trying again on later admissions",
+			"inventory", inventory.Describe(f.db.location), "err", err)
+	}
+	return inv, nil
+}
+
+// config is the part of the webhook's configuration the flags give.
+func (f *admissionInventory) config(inv *lazyInventory) admission.Config {
+	if inv == nil {
+		return admission.Config{}
+	}
+	return admission.Config{Inventory: inv, Cluster: f.cluster}
+}
+
+// inventoryReopen spaces the attempts to open an inventory that could not be opened.
+const inventoryReopen = 10 * time.Second
+
+// lazyInventory is an inventory opened on first use, and again after a failure (at most
+// once per inventoryReopen; writes in between fail at once, and the webhook counts them).
+type lazyInventory struct {
+	open  func(context.Context) (inventory.Store, error)
+	mu    sync.Mutex
+	store inventory.Store
+	err   error
+	tried time.Time
+}
+
+func (l *lazyInventory) get(ctx context.Context) (inventory.Store, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.store != nil {
+		return l.store, nil
+	}
+	if !l.tried.IsZero() && time.Since(l.tried) < inventoryReopen {
+		return nil, l.err
+	}
+	l.tried = time.Now()
+	l.store, l.err = l.open(ctx)
+	return l.store, l.err
+}
+
+// RecordDeployment records one place in the inventory, opening it when needed.
+func (l *lazyInventory) RecordDeployment(ctx context.Context, d inventory.Deployment) error {
+	s, err := l.get(ctx)
+	if err != nil {
+		return err
+	}
+	return s.RecordDeployment(ctx, d)
+}
+
+// Close closes the inventory when it was opened.
+func (l *lazyInventory) Close() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.store == nil {
+		return nil
+	}
+	err := l.store.Close()
+	l.store = nil
+	return err
+}
+
 // newAdmissionServer loads the charter file and its keys and builds the webhook.
-func newAdmissionServer(env Env, rf registryFlags, charterPath string, logger *slog.Logger) (*admission.Server, error) {
+// inv carries the inventory settings.
+func newAdmissionServer(env Env, rf registryFlags, charterPath string, logger *slog.Logger, inv admission.Config) (*admission.Server, error) {
 	if charterPath == "" {
 		p, ok := policy.Find(".")
 		if !ok {
@@ -94,7 +203,8 @@ func newAdmissionServer(env Env, rf registryFlags, charterPath string, logger *s
 		}
 	}
 	cfg := admission.Config{Policy: pf, Verifier: v, Image: rf.options(env), Now: env.Now,
-		Audit: slog.New(slog.NewJSONHandler(env.Stdout, nil))}
+		Audit: slog.New(slog.NewJSONHandler(env.Stdout, nil)), Logger: logger,
+		Inventory: inv.Inventory, Cluster: inv.Cluster}
 	if env.Getenv("KUBERNETES_SERVICE_HOST") != "" {
 		nl, err := admission.InClusterNamespaces(env.Getenv)
 		if err != nil {

@@ -1,0 +1,317 @@
+package admission
+
+import (
+	"context"
+	"log/slog"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	admissionv1 "k8s.io/api/admission/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/charterhq/charter/internal/inventory"
+)
+
+// DeploymentRecorder is the part of an inventory the webhook writes to: what runs where.
+// inventory.Store is one.
+type DeploymentRecorder interface {
+	RecordDeployment(ctx context.Context, d inventory.Deployment) error
+}
+
+// Defaults of the inventory recording.
+const (
+	// DefaultCluster names the cluster in the inventory when no name is given.
+	DefaultCluster = "default"
+	// DefaultInventoryQueue bounds the places waiting to be written.
+	DefaultInventoryQueue = 4096
+	// DefaultInventoryRefresh is how long a place just written is not written again:
+	// at 1,000 admissions a second of the same few workloads, the inventory sees one
+	// write per place per refresh, and last-seen times are at most this stale.
+	DefaultInventoryRefresh = 10 * time.Minute
+)
+
+const (
+	// inventoryWriteTimeout bounds one write, so a hung database stalls the queue (which
+	// then drops, counted) rather than the writer forever.
+	inventoryWriteTimeout = 5 * time.Second
+	// inventoryRetry is how soon a place whose write failed may be queued again.
+	inventoryRetry = 30 * time.Second
+	// inventoryErrorLogEvery spaces the log lines about failed writes; the failures in
+	// between are counted in the next line (and all of them in /metrics).
+	inventoryErrorLogEvery = 10 * time.Second
+	// inventoryCloseGrace bounds the writes of what is still queued at Close.
+	inventoryCloseGrace = 5 * time.Second
+	// maxPlaces bounds the places remembered for deduplication.
+	maxPlaces = 100_000
+)
+
+// place is one row of the inventory's deployments: what deduplication is keyed by.
+type place struct{ digest, namespace, workload string }
+
+// recorder writes where admitted images run to the inventory, off the request path: a
+// request only looks its places up in a map and puts the new ones on a bounded queue,
+// which one goroutine drains. A full queue drops (counted in /metrics and in the
+// decision's audit line); a failed write is logged and counted; neither ever changes a
+// decision or delays an answer.
+type recorder struct {
+	store   DeploymentRecorder
+	cluster string
+	refresh time.Duration
+	now     func() time.Time
+	log     *slog.Logger
+	metrics *metrics
+	queue   chan inventory.Deployment
+	stop    chan struct{}
+	done    chan struct{}
+	once    sync.Once
+
+	mu   sync.Mutex
+	next map[place]time.Time // a place is not queued again before this time
+
+	// the writer's own: how many failures were not logged since the last line
+	lastLogged time.Time
+	unlogged   int
+}
+
+func newRecorder(cfg *Config, m *metrics, logger *slog.Logger) *recorder {
+	r := &recorder{
+		store: cfg.Inventory, cluster: cfg.Cluster, refresh: cfg.InventoryRefresh, now: cfg.Now, log: logger, metrics: m,
+		queue: make(chan inventory.Deployment, cfg.InventoryQueue), stop: make(chan struct{}), done: make(chan struct{}),
+		next: map[place]time.Time{},
+	}
+	m.registerInventory(func() float64 { return float64(len(r.queue)) })
+	go r.run()
+	return r
+}
+
+// record queues the places of an admitted request that were not written within the
+// refresh interval, and returns how many it had to drop because the queue was full.
+func (r *recorder) record(req *admissionv1.AdmissionRequest, d *decision) int {
+	if !recordable(req, d) {
+		return 0
+	}
+	now := r.now()
+	dropped := 0
+	seen := map[string]bool{}
+	for _, img := range d.images {
+		digest := admittedDigest(img)
+		if digest == "" || seen[digest] {
+			continue
+		}
+		seen[digest] = true
+		p := place{digest: digest, namespace: d.namespace, workload: d.workload}
+		if !r.claim(p, now) {
+			continue
+		}
+		dep := inventory.Deployment{Digest: digest, Cluster: r.cluster, Namespace: d.namespace, Workload: d.workload, LastSeen: now.UTC()}
+		select {
+		case r.queue <- dep:
+		default:
+			r.release(p)
+			r.metrics.inventoryDropped.Inc()
+			dropped++
+		}
+	}
+	return dropped
+}
+
+// recordable reports whether a request puts something to run: an allowed CREATE or
+// UPDATE that is not a dry run, of an object in a namespace.
+func recordable(req *admissionv1.AdmissionRequest, d *decision) bool {
+	switch {
+	case !d.allowed() || d.namespace == "" || d.workload == "":
+		return false
+	case req.Operation != admissionv1.Create && req.Operation != admissionv1.Update:
+		return false
+	case req.DryRun != nil && *req.DryRun:
+		return false
+	}
+	return true
+}
+
+// admittedDigest is the digest an admitted container runs: the one verified (or
+// resolved) for its image, else the one its reference pins. An image admitted by
+// exemption with a tag only has none, and is not recorded.
+func admittedDigest(img imageRecord) string {
+	if img.Digest != "" {
+		return img.Digest
+	}
+	if d, err := name.NewDigest(img.Image); err == nil {
+		return d.DigestStr()
+	}
+	return ""
+}
+
+// claim reports whether p is due for a write, and if so marks it written until the
+// refresh interval has passed.
+func (r *recorder) claim(p place, now time.Time) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if until, ok := r.next[p]; ok && now.Before(until) {
+		return false
+	}
+	if len(r.next) >= maxPlaces {
+		r.prune(now)
+	}
+	r.next[p] = now.Add(r.refresh)
+	return true
+}
+
+// prune forgets expired places, then an arbitrary half if that was not enough: a
+// cluster with more places than maxPlaces costs extra writes, never unbounded memory.
+func (r *recorder) prune(now time.Time) {
+	for k, until := range r.next {
+		if !now.Before(until) {
+			delete(r.next, k)
+		}
+	}
+	for k := range r.next {
+		if len(r.next) < maxPlaces/2 {
+			break
+		}
+		delete(r.next, k)
+	}
+}
+
+// release makes p due again: it was not written.
+func (r *recorder) release(p place) {
+	r.mu.Lock()
+	delete(r.next, p)
+	r.mu.Unlock()
+}
+
+// retryAt makes p due again at t: its write failed.
+func (r *recorder) retryAt(p place, t time.Time) {
+	r.mu.Lock()
+	r.next[p] = t
+	r.mu.Unlock()
+}
+
+func (r *recorder) run() {
+	defer close(r.done)
+	for {
+		select {
+		case dep := <-r.queue:
+			r.write(dep)
+		case <-r.stop:
+			r.drain()
+			return
+		}
+	}
+}
+
+// drain writes what is still queued, for a bounded time; the rest is dropped.
+func (r *recorder) drain() {
+	deadline := time.Now().Add(inventoryCloseGrace)
+	for {
+		select {
+		case dep := <-r.queue:
+			if time.Now().After(deadline) {
+				r.metrics.inventoryDropped.Inc()
+				continue
+			}
+			r.write(dep)
+		default:
+			return
+		}
+	}
+}
+
+func (r *recorder) write(dep inventory.Deployment) {
+	ctx, cancel := context.WithTimeout(context.Background(), inventoryWriteTimeout)
+	err := r.store.RecordDeployment(ctx, dep)
+	cancel()
+	if err == nil {
+		r.metrics.inventoryWrites.WithLabelValues("ok").Inc()
+		return
+	}
+	r.metrics.inventoryWrites.WithLabelValues("error").Inc()
+	now := r.now()
+	r.retryAt(place{dep.Digest, dep.Namespace, dep.Workload}, now.Add(min(r.refresh, inventoryRetry)))
+	if !r.lastLogged.IsZero() && now.Sub(r.lastLogged) < inventoryErrorLogEvery {
+		r.unlogged++
+		return
+	}
+	attrs := []any{"digest", dep.Digest, "namespace", dep.Namespace, "workload", dep.Workload, "err", err}
+	if r.unlogged > 0 {
+		attrs = append(attrs, "failedSinceLastLog", r.unlogged)
+	}
+	r.log.Warn("inventory: recording where an image runs failed; admission is unaffected", attrs...)
+	r.lastLogged, r.unlogged = now, 0
+}
+
+// close stops the writer after writing what is queued (for at most
+// inventoryCloseGrace). Places queued after close are never written.
+func (r *recorder) close() {
+	r.once.Do(func() { close(r.stop) })
+	<-r.done
+}
+
+// workloadOf names what a pod belongs to, as KIND/NAME, by its controller's owner
+// reference: a Deployment's pod (owned by a ReplicaSet named after the Deployment and
+// the pod's pod-template-hash label) is its Deployment, a CronJob's pod (owned by a Job
+// named after the CronJob and the minute it was scheduled for) its CronJob, any other
+// owned object its owner, and an object without an owner is itself (Pod/NAME,
+// Deployment/NAME…). Owner references are what the object states; the inventory records
+// them as they are.
+func workloadOf(p *podObject, now time.Time) string {
+	if p.Object == nil {
+		return p.Kind + "/" + p.Name
+	}
+	o := controllerOf(p.Object.OwnerReferences)
+	if o == nil || o.Kind == "" || o.Name == "" {
+		return clip(p.Kind, 63) + "/" + clip(p.Name, 253)
+	}
+	kind, ownerName := clip(o.Kind, 63), clip(o.Name, 253)
+	if p.Kind != "Pod" {
+		return kind + "/" + ownerName
+	}
+	switch o.Kind {
+	case "ReplicaSet":
+		if h := p.Object.Labels["pod-template-hash"]; h != "" {
+			if base, ok := strings.CutSuffix(o.Name, "-"+h); ok && base != "" {
+				return "Deployment/" + clip(base, 253)
+			}
+		}
+	case "Job":
+		if base, ok := cronJobOf(o.Name, now); ok {
+			return "CronJob/" + clip(base, 253)
+		}
+	}
+	return kind + "/" + ownerName
+}
+
+// controllerOf is the owner reference marked controller, else the first one.
+func controllerOf(refs []metav1.OwnerReference) *metav1.OwnerReference {
+	for i := range refs {
+		if refs[i].Controller != nil && *refs[i].Controller {
+			return &refs[i]
+		}
+	}
+	if len(refs) > 0 {
+		return &refs[0]
+	}
+	return nil
+}
+
+// earliestSchedule is the oldest scheduled minute a CronJob's Job name is believed to
+// carry (2015-01-01): a Job named NAME-NUMBER with a smaller number is not a CronJob's.
+var earliestSchedule = time.Date(2015, 1, 1, 0, 0, 0, 0, time.UTC).Unix() / 60
+
+// cronJobOf returns the CronJob a Job's name says it was made by: the CronJob controller
+// names each Job NAME-MINUTE, MINUTE being the scheduled time in minutes since 1970. A
+// number outside 2015 to a day from now is not taken for one.
+func cronJobOf(job string, now time.Time) (string, bool) {
+	i := strings.LastIndexByte(job, '-')
+	if i <= 0 || i == len(job)-1 {
+		return "", false
+	}
+	minute, err := strconv.ParseInt(job[i+1:], 10, 64)
+	if err != nil || job[i+1] == '+' || minute < earliestSchedule || minute > now.Add(24*time.Hour).Unix()/60 {
+		return "", false
+	}
+	return job[:i], true
+}

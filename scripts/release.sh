@@ -3,8 +3,10 @@
 #   - the commit's tree only (git archive: no working-copy changes, no .git), in a fresh
 #     temporary directory, so where the checkout lives does not matter;
 #   - static binaries for linux/amd64 and linux/arm64: CGO_ENABLED=0, -trimpath, no VCS
-#     stamping, -ldflags "-s -w -buildid= -X …/internal/cli.Version=VERSION";
-#   - a CycloneDX SBOM per binary (charter sbom, dated SOURCE_DATE_EPOCH = the commit time);
+#     stamping by the toolchain, -ldflags "-s -w -buildid= -X …/internal/cli.Version=VERSION
+#     -X …/internal/cli.Commit=COMMIT -X …/internal/cli.Date=DATE" (DATE: the commit time
+#     in UTC, or SOURCE_DATE_EPOCH when the environment sets it; never the build time);
+#   - a CycloneDX SBOM per binary (charter sbom, dated SOURCE_DATE_EPOCH = the same time);
 #   - charter's own image for both platforms (charter pack, OCI layout), checked against
 #     charter.yaml (failOn: low) with the Dockerfile linted alongside;
 #   - SHA256SUMS over every file, and with --key a cosign-compatible signature of each
@@ -28,8 +30,13 @@ done
 
 root=$(git rev-parse --show-toplevel)
 commit=$(git -C "$root" rev-parse --verify "$ref^{commit}")
-epoch=$(git -C "$root" log -1 --format=%ct "$commit")
-[ -n "$version" ] || version=$(git -C "$root" describe --tags --exact-match "$commit" 2>/dev/null || echo "v0.0.0-$(date -u -d "@$epoch" +%Y%m%d%H%M%S)-${commit:0:12}")
+committed=$(git -C "$root" log -1 --format=%ct "$commit")
+# SOURCE_DATE_EPOCH from the environment wins (a rebuild that pins its own time); else
+# the commit's time, so the date is a property of the commit, not of the build.
+epoch=${SOURCE_DATE_EPOCH:-$committed}
+case "$epoch" in ''|*[!0-9]*) echo "release.sh: SOURCE_DATE_EPOCH=$epoch is not a number of seconds" >&2; exit 2 ;; esac
+date=$(date -u -d "@$epoch" +%Y-%m-%dT%H:%M:%SZ)
+[ -n "$version" ] || version=$(git -C "$root" describe --tags --exact-match "$commit" 2>/dev/null || echo "v0.0.0-$(date -u -d "@$committed" +%Y%m%d%H%M%S)-${commit:0:12}")
 [ -z "$key" ] || key=$(realpath "$key")
 mkdir -p "$out"
 out=$(realpath "$out")
@@ -42,8 +49,9 @@ mkdir -p "$src"
 git -C "$root" archive "$commit" | tar -x -C "$src"
 
 export SOURCE_DATE_EPOCH=$epoch CGO_ENABLED=0 GOFLAGS="" GOTOOLCHAIN=local
-ldflags="-s -w -buildid= -X github.com/charterhq/charter/internal/cli.Version=$version"
-echo "charter $version from $commit (epoch $epoch, $(go version | cut -d' ' -f3))"
+pkg=github.com/charterhq/charter/internal/cli
+ldflags="-s -w -buildid= -X $pkg.Version=$version -X $pkg.Commit=$commit -X $pkg.Date=$date"
+echo "charter $version from $commit (dated $date, epoch $epoch, $(go version | cut -d' ' -f3))"
 
 for arch in amd64 arm64; do
   bin=charter_${version}_linux_$arch

@@ -79,6 +79,7 @@ func (f *reportFlags) threshold(cmd *cobra.Command, pf *policy.File) report.Seve
 // write encodes the finalized report to --output or stdout, then turns a failed verdict
 // into errVerdict.
 func (f *reportFlags) write(env Env, r *report.Report, cat *report.Catalog) error {
+	r.Tool.Commit = commit()
 	redactReport(r)
 	var buf bytes.Buffer
 	out := r

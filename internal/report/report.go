@@ -31,6 +31,10 @@ type Report struct {
 type Tool struct {
 	Name    string `json:"name"`
 	Version string `json:"version"`
+	// Commit is the full commit hash the program was built from, when it knows it (release
+	// builds are stamped; `go build` in a checkout records it). Optional: v1 consumers
+	// that do not know it keep working.
+	Commit string `json:"commit,omitempty"`
 }
 
 // Target is what the report is about.

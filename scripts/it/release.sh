@@ -3,6 +3,8 @@
 #   - scripts/release.sh runs twice on the same commit, each time from its own temporary
 #     copy of the tree into its own output folder: every file (binaries, SBOMs, charter's
 #     image as an OCI archive, SHA256SUMS) is bit-identical, compared by SHA-256;
+#   - the binaries say what they were built from: `charter version -o json` names the
+#     release's version, its commit and the commit's time (not the build's);
 #   - charter's own image passes its own contract (release.sh's check at failOn: low);
 #   - the signatures made with a charter key verify with charter verify-blob and with
 #     cosign v2.6.5 verify-blob (cosign cached by scripts/it/sign.sh, installed if missing),
@@ -38,6 +40,21 @@ log "bit-identical: $(cd "$DIR/a" && ls | grep -vc '\.sig$') files; charter's im
 
 (cd "$DIR/a" && sha256sum -c SHA256SUMS >/dev/null) || fail "SHA256SUMS does not match the files"
 bin=$(cd "$DIR/a" && ls charter_*_linux_amd64)
+
+# The stamp: the commit released and the commit's time in UTC (or SOURCE_DATE_EPOCH),
+# whatever the build's time.
+if [ "$(uname -m)" = x86_64 ]; then
+  head=$(git rev-parse HEAD)
+  when=$(date -u -d "@${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct HEAD)}" +%Y-%m-%dT%H:%M:%SZ)
+  want=${bin#charter_}
+  want=${want%_linux_amd64}
+  "$DIR/a/$bin" version -o json >"$DIR/version.json" || fail "$bin version -o json"
+  field() { sed -n "s/^ *\"$1\": \"\(.*\)\",\{0,1\}$/\1/p" "$DIR/version.json"; }
+  got="$(field version) $(field commit) $(field date)"
+  [ "$got" = "$want $head $when" ] || fail "$bin version says \"$got\", want \"$want $head $when\""
+  "$DIR/a/$bin" version | grep -qF "charter $want (commit ${head:0:12}, $when, go" || fail "$bin version: $("$DIR/a/$bin" version)"
+  log "stamped: $got"
+fi
 "$DIR/charter" verify-blob --key "$DIR/release.pub" --signature "$DIR/a/$bin.sig" "$DIR/a/$bin" >/dev/null || fail "charter verify-blob $bin"
 "$DIR/charter" verify-blob --key "$DIR/release.pub" --signature "$DIR/a/SHA256SUMS.sig" "$DIR/a/SHA256SUMS" >/dev/null || fail "charter verify-blob SHA256SUMS"
 cp "$DIR/a/$bin" "$DIR/changed" && printf x >>"$DIR/changed"

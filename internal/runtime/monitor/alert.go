@@ -76,6 +76,12 @@ func fields(e *Event, c *Container) map[string]any {
 	if c.PodUID != "" {
 		f["k8s.pod.uid"] = c.PodUID
 	}
+	if c.PodName != "" {
+		f["k8s.pod.name"] = c.PodName
+	}
+	if c.Namespace != "" {
+		f["k8s.ns.name"] = c.Namespace
+	}
 	switch e.Kind {
 	case KindOpen:
 		f["fd.name"] = e.Path
@@ -139,11 +145,17 @@ func openFlags(f uint32) string {
 	return strings.Join(parts, "|")
 }
 
-// describe is the alert's one-line output.
-func describe(rule string, e *Event, c *Container) string {
+// describe is the alert's one-line output; drift is RT002's kind.
+func describe(rule string, e *Event, c *Container, drift string) string {
 	who := fmt.Sprintf("container=%s", c.Short())
 	if c.Name != "" {
 		who += " name=" + c.Name
+	}
+	if c.PodName != "" {
+		who += " pod=" + c.PodName
+		if c.Namespace != "" {
+			who += " namespace=" + c.Namespace
+		}
 	}
 	if c.Image != "" {
 		who += " image=" + c.Image
@@ -154,7 +166,11 @@ func describe(rule string, e *Event, c *Container) string {
 		return fmt.Sprintf("Shell spawned in a container (%s shell=%s cmdline=%q parent_pid=%d %s)",
 			proc, e.Path, cmdline(e), e.PPID, who)
 	case RT002:
-		return fmt.Sprintf("Executable not in the image ran (%s exe=%s cmdline=%q %s)", proc, e.Path, cmdline(e), who)
+		what := "Executable not in the image ran"
+		if drift == driftModified {
+			what = "Executable of the image modified since the container started ran"
+		}
+		return fmt.Sprintf("%s (%s exe=%s drift=%s cmdline=%q %s)", what, proc, e.Path, drift, cmdline(e), who)
 	case RT003:
 		return fmt.Sprintf("Outbound connection outside the egress allowlist (%s connection=%s %s)", proc, e.Dest, who)
 	case RT004:

@@ -16,10 +16,17 @@ type Container struct {
 	ID string `json:"id"`
 	// PodUID is the Kubernetes pod's UID when the cgroup is below a pod's.
 	PodUID string `json:"podUID,omitempty"`
-	// Name, Image and ImageID come from the runtime's API when charter can reach it.
+	// Name, Image and ImageID come from the engine's API (Docker, Podman) when charter can
+	// reach it; for a container in a Kubernetes pod, Name is the container's name in the
+	// pod and Image the image it was created from, as the runtime's state records them.
 	Name    string `json:"name,omitempty"`
 	Image   string `json:"image,omitempty"`
 	ImageID string `json:"imageID,omitempty"`
+	// PodName and Namespace name the Kubernetes pod, from the runtime's state (kube.go).
+	PodName   string `json:"podName,omitempty"`
+	Namespace string `json:"namespace,omitempty"`
+	// Sandbox is true for a pod's sandbox (pause) container; its Name is "POD".
+	Sandbox bool `json:"sandbox,omitempty"`
 }
 
 // Short is the ID as `docker ps` prints it.
@@ -28,6 +35,15 @@ func (c *Container) Short() string {
 		return c.ID[:12]
 	}
 	return c.ID
+}
+
+// KubeNames are the names --container and exceptions match a container in a pod by:
+// "namespace/pod/container" and "pod/container"; none outside a pod.
+func (c *Container) KubeNames() []string {
+	if c.PodName == "" {
+		return nil
+	}
+	return []string{c.Namespace + "/" + c.PodName + "/" + c.Name, c.PodName + "/" + c.Name}
 }
 
 var (

@@ -65,7 +65,7 @@ func (ex *exception) matches(rule string, e *Event, c *Container) bool {
 	if ex.ruleID != "" && ex.ruleID != rule {
 		return false
 	}
-	if ex.Container != "" && !anyGlob(ex.Container, c.Name, c.ID, c.Short()) {
+	if ex.Container != "" && !anyGlob(ex.Container, append([]string{c.Name, c.ID, c.Short()}, c.KubeNames()...)...) {
 		return false
 	}
 	if ex.Image != "" && !anyGlob(ex.Image, c.Image, c.ImageID) {

@@ -53,7 +53,8 @@ type engineContainer struct {
 	Name   string `json:"Name"`
 	Image  string `json:"Image"` // the image ID
 	Config struct {
-		Image string `json:"Image"` // the reference it was started from
+		Image  string            `json:"Image"` // the reference it was started from
+		Labels map[string]string `json:"Labels"`
 	} `json:"Config"`
 }
 
@@ -66,6 +67,12 @@ func (e *engine) inspect(ctx context.Context, c *Container) error {
 	c.Name = strings.TrimPrefix(info.Name, "/")
 	c.Image = info.Config.Image
 	c.ImageID = info.Image
+	// A container the kubelet runs through the engine (cri-dockerd) carries its pod's
+	// names as labels, under the keys CRI-O uses for its annotations.
+	applyAnnotations(c, info.Config.Labels)
+	if c.PodName != "" && info.Config.Labels["io.kubernetes.docker.type"] == "podsandbox" {
+		c.Sandbox, c.Name = true, sandboxName
+	}
 	return nil
 }
 
@@ -121,13 +128,8 @@ func loadIndex(ctx context.Context, ref string, opts image.Options) (*fileIndex,
 	return fi, nil
 }
 
-// has reports whether the image holds an executable at p, following symbolic links in
-// every path element as the kernel would, within the image's own tree.
-func (fi *fileIndex) has(p string) bool {
-	f := fi.resolve(p, 0)
-	return f != nil && !f.Mode.IsDir()
-}
-
+// resolve finds the file the image holds at p, following symbolic links in every path
+// element as the kernel would, within the image's own tree; nil when it holds none.
 func (fi *fileIndex) resolve(p string, depth int) *image.File {
 	if depth > 40 {
 		return nil

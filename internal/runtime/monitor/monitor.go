@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"os"
 	"path"
+	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -43,6 +45,10 @@ type Options struct {
 	// EngineHost is the Docker-compatible engine to ask for container names and images
 	// (DOCKER_HOST syntax); "" tries /var/run/docker.sock.
 	EngineHost string
+	// StateRoot is the directory below which the runtimes keep their state (run/runc,
+	// run/containerd, run/containers, var/lib/containers): where Kubernetes pod and
+	// container names are read. Default "/".
+	StateRoot string
 	// ImageOptions open images for RT002's file index.
 	ImageOptions image.Options
 	// Enforce kills the process an alert names (SIGKILL).
@@ -150,6 +156,8 @@ type tracked struct {
 	c           Container
 	watched     bool
 	imageRef    string
+	// root is what RT002 knows of the container's root filesystem (drift.go).
+	root rootFS
 }
 
 // imageIndex is an image's file index, loaded in the background; exec events that
@@ -191,6 +199,9 @@ func New(opts Options) (*Monitor, error) {
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
+	}
+	if opts.StateRoot == "" {
+		opts.StateRoot = "/"
 	}
 	exs, warnings, err := compileExceptions(opts.Exceptions, opts.Now())
 	if err != nil {
@@ -388,7 +399,7 @@ func (m *Monitor) track(ctx context.Context, e *Event) *tracked {
 		if e.PIDNSLevel == 0 {
 			ok = false
 		} else {
-			c.Runtime = runtimeOf("/run", c.ID, e.CgroupParent)
+			c.Runtime = runtimeOf(filepath.Join(m.opts.StateRoot, "run"), c.ID, e.CgroupParent)
 		}
 	}
 	if ok {
@@ -399,6 +410,8 @@ func (m *Monitor) track(ctx context.Context, e *Event) *tracked {
 				m.opts.Logger.Debug("engine inspect", "container", c.ID, "err", err)
 			}
 			cancel()
+		} else {
+			kubeNames(m.opts.StateRoot, &c, e.CgroupParent)
 		}
 		t.c = c
 		t.watched = m.selected(&c)
@@ -421,7 +434,7 @@ func (m *Monitor) selected(c *Container) bool {
 		return true
 	}
 	for _, want := range m.opts.Containers {
-		if want == c.Name || want == c.ID || len(want) >= 4 && strings.HasPrefix(c.ID, want) {
+		if want == c.Name || want == c.ID || len(want) >= 4 && strings.HasPrefix(c.ID, want) || slices.Contains(c.KubeNames(), want) {
 			return true
 		}
 	}
@@ -475,6 +488,9 @@ func (m *Monitor) checkDrift(e *Event, t *tracked) {
 	if ix == nil {
 		return
 	}
+	// The root filesystem is learnt from a process that still runs, before the event
+	// may wait for the image's index.
+	t.root.learn(procDir, e.PID)
 	if !ix.ready {
 		if len(ix.pending) < maxPending {
 			ix.pending = append(ix.pending, pendingExec{e: *e, t: t})
@@ -494,10 +510,13 @@ func (m *Monitor) checkDrift(e *Event, t *tracked) {
 		m.counts.Unresolved++
 		return
 	}
-	if !ix.index.has(p) {
-		m.alert(RT002, e, t)
+	if kind := t.root.driftOf(ix.index, procDir, p, e.PID, e.PPID); kind != "" {
+		m.raise(RT002, e, t, kind)
 	}
 }
+
+// procDir is where the monitor reads other processes' state.
+const procDir = "/proc"
 
 // exe is the process's executable as its container sees it, "" once it has exited. A
 // file run from a memfd or deleted after exec is named as such, and is not in any image.
@@ -532,7 +551,10 @@ func (m *Monitor) absolute(e *Event) string {
 	return path.Join(cwd, e.Path)
 }
 
-func (m *Monitor) alert(id string, e *Event, t *tracked) {
+func (m *Monitor) alert(id string, e *Event, t *tracked) { m.raise(id, e, t, "") }
+
+// raise reports an alert of rule id; drift is RT002's kind (new or modified).
+func (m *Monitor) raise(id string, e *Event, t *tracked, drift string) {
 	for i := range m.exceptions {
 		if m.exceptions[i].matches(id, e, &t.c) {
 			m.counts.Excepted++
@@ -542,8 +564,11 @@ func (m *Monitor) alert(id string, e *Event, t *tracked) {
 	r := m.rules[id]
 	a := &Alert{
 		Time: e.Time.UTC(), Rule: id, Aliases: r.Aliases, Severity: r.Severity.String(),
-		Priority: priority(r.Severity), Title: r.Title, Output: describe(id, e, &t.c),
+		Priority: priority(r.Severity), Title: r.Title, Output: describe(id, e, &t.c, drift),
 		Source: "syscall", Hostname: m.hostname, Fields: fields(e, &t.c),
+	}
+	if drift != "" {
+		a.Fields["evt.drift"] = drift
 	}
 	// Command lines carry tokens and passwords as often as anything else.
 	a.Output = m.redact.String(a.Output)

@@ -64,17 +64,35 @@ func (c *fakeContainer) run(t *testing.T, script string, env ...string) {
 	}
 }
 
-// imageDir is a root filesystem that lists the programs the test containers may run.
-func imageDir(t *testing.T) string {
+// imageDir is a root filesystem that lists the programs the test containers may run,
+// each with the size and permissions of the host's own (the containers share the host's
+// files, and RT002 compares them), and empty executables at the paths in extra.
+func imageDir(t *testing.T, extra ...string) string {
 	root := t.TempDir()
 	for _, d := range []string{"bin", "usr/bin"} {
 		if err := os.MkdirAll(filepath.Join(root, d), 0o755); err != nil {
 			t.Fatal(err)
 		}
-		for _, p := range []string{"bash", "sh", "cat", "true", "cp", "sleep"} {
-			if err := os.WriteFile(filepath.Join(root, d, p), nil, 0o755); err != nil {
+		for _, p := range []string{"bash", "sh", "cat", "true", "cp", "sleep", "chmod"} {
+			host, err := os.Stat(filepath.Join("/", d, p))
+			if err != nil {
 				t.Fatal(err)
 			}
+			file := filepath.Join(root, d, p)
+			if err := os.WriteFile(file, nil, host.Mode().Perm()); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Truncate(file, host.Size()); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	for _, p := range extra {
+		if err := os.MkdirAll(filepath.Join(root, filepath.Dir(p)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(root, p), nil, 0o755); err != nil {
+			t.Fatal(err)
 		}
 	}
 	return root
@@ -113,8 +131,10 @@ func TestMonitorCatchesMisbehaviour(t *testing.T) {
 	good := newFakeContainer(t, "charter-good-"+suffix)
 	bad := newFakeContainer(t, "charter-bad-"+suffix)
 	alerts := make(chan *Alert, 100)
+	// The image holds tmp/replaced (empty); the bad container writes it, then runs it.
+	tmp := t.TempDir()
 	m, err := New(Options{
-		Source: "bpf", Egress: eg, Image: "dir:" + imageDir(t), EngineHost: "unix:///nonexistent/docker.sock",
+		Source: "bpf", Egress: eg, Image: "dir:" + imageDir(t, tmp+"/replaced"), EngineHost: "unix:///nonexistent/docker.sock",
 		ImageOptions: image.Options{NoCache: true},
 		Sinks:        []Sink{chanSink{alerts}},
 		Exceptions: []policy.MonitorException{
@@ -134,7 +154,6 @@ func TestMonitorCatchesMisbehaviour(t *testing.T) {
 	}()
 	// The index of the image loads in the background; exec events wait for it.
 	good.run(t, fmt.Sprintf("/bin/true; cat /etc/shadow >/dev/null; exec 3<>/dev/tcp/127.0.0.1/%d", allowed))
-	tmp := t.TempDir()
 	// A runtime's helper joins the cgroup before the namespaces (runc exec does): its
 	// events come first and must not decide for the container's own processes.
 	helper := exec.Command("/bin/bash", "-c", "echo $$ > "+bad.cgroup+"/cgroup.procs && /bin/true")
@@ -145,9 +164,13 @@ func TestMonitorCatchesMisbehaviour(t *testing.T) {
 cat /etc/shadow >/dev/null
 (cd /etc && exec /bin/bash -c ': > charter-monitor-test-%[1]s/x' 2>/dev/null)
 exec 3<>/dev/tcp/127.0.0.1/%[2]d
-cp /bin/true %[3]s/dropped && %[3]s/dropped`, suffix, denied, tmp))
+cp /bin/true %[3]s/dropped && %[3]s/dropped
+printf '#!/bin/true\n' > %[3]s/replaced && chmod 755 %[3]s/replaced && %[3]s/replaced
+# The size check looks through a process of the container: one must still run.
+sleep 2`, suffix, denied, tmp))
 
-	want := map[string]bool{RT001: false, RT002: false, RT003: false, RT004: false, RT005: false}
+	// RT002 twice: a file the image does not hold, and one it holds, written since.
+	want := map[string]bool{RT001: false, RT002 + " new": false, RT002 + " modified": false, RT003: false, RT004: false, RT005: false}
 	deadline := time.After(15 * time.Second)
 	for seen := 0; seen < len(want); {
 		select {
@@ -160,8 +183,12 @@ cp /bin/true %[3]s/dropped && %[3]s/dropped`, suffix, denied, tmp))
 			if id != bad.name {
 				continue // another test's or another user's container
 			}
-			if done, ok := want[a.Rule]; ok && !done {
-				want[a.Rule] = true
+			key := a.Rule
+			if drift, ok := a.Fields["evt.drift"].(string); ok {
+				key += " " + drift
+			}
+			if done, ok := want[key]; ok && !done {
+				want[key] = true
 				seen++
 				checkAlert(t, a, denied, suffix, tmp)
 			}
@@ -198,7 +225,8 @@ func checkAlert(t *testing.T, a *Alert, denied int, suffix, tmp string) {
 			t.Errorf("RT001 fields %v", f)
 		}
 	case RT002:
-		if f["proc.exepath"] != tmp+"/dropped" {
+		if f["evt.drift"] == driftNew && f["proc.exepath"] != tmp+"/dropped" ||
+			f["evt.drift"] == driftModified && f["proc.exepath"] != tmp+"/replaced" {
 			t.Errorf("RT002 fields %v", f)
 		}
 	case RT003:

@@ -57,11 +57,17 @@ func (t *Table) Write(a *Alert) error {
 		}
 	}
 	ctr, _ := a.Fields["container.name"].(string)
+	if pod, ok := a.Fields["k8s.pod.name"].(string); ok {
+		ctr = pod + "/" + ctr
+	}
 	if ctr == "" {
 		ctr, _ = a.Fields["container.id"].(string)
 	}
 	proc, _ := a.Fields["proc.name"].(string)
 	detail := a.Title
+	if drift, ok := a.Fields["evt.drift"].(string); ok {
+		detail += " (" + drift + ")"
+	}
 	if fd, ok := a.Fields["fd.name"].(string); ok {
 		detail += ": " + fd
 	} else if cmd, ok := a.Fields["proc.cmdline"].(string); ok {

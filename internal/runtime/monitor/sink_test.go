@@ -16,7 +16,7 @@ func sampleAlert() *Alert {
 	e := &Event{Kind: KindExec, PID: 42, PPID: 1, VPID: 3, Comm: "sh", Path: "/bin/sh", Args: []string{"sh", "-c", "a > b && c"}}
 	c := &Container{Runtime: "docker", ID: strings.Repeat("ab", 32), Name: "web", Image: "registry.example.com:5000/team/web:1.2"}
 	return &Alert{Time: time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC), Rule: RT001, Severity: "HIGH", Priority: "Error",
-		Title: "Shell spawned in a container", Output: describe(RT001, e, c), Source: "syscall", Fields: fields(e, c)}
+		Title: "Shell spawned in a container", Output: describe(RT001, e, c, ""), Source: "syscall", Fields: fields(e, c)}
 }
 
 func TestJSONLines(t *testing.T) {

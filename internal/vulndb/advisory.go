@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -228,6 +229,8 @@ func (a *Advisory) Affects(p *report.Package, d Distro) (fixed string, sev repor
 // affects evaluates one stored affected entry for a raw installed version, as the OSV
 // schema defines: inside an interval, or listed explicitly. The fix is the interval's
 // fixed event, or for a listed version the nearest fix above it; nil when none is known.
+// A version the scheme cannot read is only looked up among the listed versions as
+// written, with no fix.
 func (a *affected) affects(raw string) (bool, version.Version) {
 	sch, ok := version.Named(a.Scheme)
 	if !ok {
@@ -235,7 +238,8 @@ func (a *affected) affects(raw string) (bool, version.Version) {
 	}
 	v, err := sch.Parse(raw)
 	if err != nil {
-		return false, nil
+		_, listed := slices.BinarySearch(a.Unordered, raw)
+		return listed, nil
 	}
 	parse := func(s string) version.Version {
 		if s == "" {

@@ -16,8 +16,9 @@ import (
 //	          string published; list references; list index keys
 //	list      uvarint count, then each string
 //	entry     uvarint count, then each affected
-//	affected  string scheme; uvarint count, then each interval; uvarint count, then
-//	          each listed version (string); severity
+//	affected  string scheme; uvarint count, then each interval; list of listed
+//	          versions in the scheme's order; list of listed versions the scheme
+//	          cannot order (charter.vulndb/3); severity
 //	interval  string lo; string hi; byte incl (0 or 1); string fixed
 //	severity  varint level; string source; 8 bytes score (IEEE 754, little endian);
 //	          string vector; varint rank
@@ -78,10 +79,8 @@ func encodeEntry(e *entry) []byte {
 			b = append(b, incl)
 			b = appendString(b, iv.Fixed)
 		}
-		b = binary.AppendUvarint(b, uint64(len(a.Versions)))
-		for _, v := range a.Versions {
-			b = appendString(b, v)
-		}
+		b = appendList(b, a.Versions)
+		b = appendList(b, a.Unordered)
 		b = binary.AppendVarint(b, int64(a.Sev.Level))
 		b = appendString(b, a.Sev.Source)
 		b = binary.LittleEndian.AppendUint64(b, math.Float64bits(a.Sev.Score))
@@ -116,12 +115,7 @@ func decodeEntry(b []byte) (entry, error) {
 				iv.Fixed = d.str()
 			}
 		}
-		if m := d.count(1); m > 0 {
-			a.Versions = make([]string, m)
-			for j := range a.Versions {
-				a.Versions[j] = d.str()
-			}
-		}
+		a.Versions, a.Unordered = d.list(), d.list()
 		a.Sev.Level = report.Severity(d.varint())
 		a.Sev.Source = d.str()
 		a.Sev.Score = math.Float64frombits(d.u64())

@@ -19,8 +19,9 @@ func TestEntryRoundTrip(t *testing.T) {
 			{Lo: "2.0.0", Hi: "2.1.0", Incl: true},
 			{},
 		},
-		Versions: []string{"0.9.0", "0.9.1"},
-		Sev:      severity{Level: report.High, Source: SevDefault, Score: 7.5, Vector: "CVSS:3.1/AV:N", Rank: 2},
+		Versions:  []string{"0.9.0", "0.9.1"},
+		Unordered: []string{"0.1-bulbasaur", "trunk"},
+		Sev:       severity{Level: report.High, Source: SevDefault, Score: 7.5, Vector: "CVSS:3.1/AV:N", Rank: 2},
 	}, {Scheme: "pypi"}}}
 	back, err := decodeEntry(encodeEntry(e))
 	if err != nil || !reflect.DeepEqual(&back, e) {
@@ -57,6 +58,7 @@ func TestRecordRoundTrip(t *testing.T) {
 // accept re-encodes to the same value.
 func FuzzDecodeEntry(f *testing.F) {
 	f.Add(encodeEntry(&entry{Affected: []affected{{Scheme: "semver", Intervals: []interval{{Lo: "1.0.0", Hi: "2.0.0", Fixed: "2.0.0"}}}}}))
+	f.Add(encodeEntry(&entry{Affected: []affected{{Scheme: "pep440", Versions: []string{"1.0"}, Unordered: []string{"0.1-bulbasaur", "trunk"}}}}))
 	f.Add([]byte{0xff, 0xff, 0xff, 0xff, 0x0f})
 	f.Add([]byte{1, 0, 0xff, 0xff, 0xff, 0xff, 0x0f})
 	f.Fuzz(func(t *testing.T, data []byte) {
@@ -88,7 +90,7 @@ func TestOpenOlderFormat(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = b.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketMeta).Put(keySchema, []byte("charter.vulndb/1")) })
+	err = b.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketMeta).Put(keySchema, []byte("charter.vulndb/2")) })
 	if cerr := b.Close(); err == nil {
 		err = cerr
 	}
@@ -96,7 +98,7 @@ func TestOpenOlderFormat(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = Open(dir)
-	if err == nil || !strings.Contains(err.Error(), "charter db update") || !strings.Contains(err.Error(), "charter.vulndb/1") {
+	if err == nil || !strings.Contains(err.Error(), "charter db update") || !strings.Contains(err.Error(), "charter.vulndb/2") {
 		t.Fatalf("Open of an older format: %v", err)
 	}
 	if _, err := Update(context.Background(), dir, UpdateOptions{}, snapshot()); err != nil {

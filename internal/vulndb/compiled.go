@@ -2,6 +2,7 @@ package vulndb
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"sync"
 
@@ -35,6 +36,7 @@ type compiledAffected struct {
 	scheme    version.Scheme
 	intervals []compiledInterval
 	versions  *lazyVersions     // explicit versions, in the scheme's order
+	unordered []string          // listed versions the scheme cannot order, sorted bytewise
 	fixes     []version.Version // every interval's fix, in order: the nearest above a listed version is reported
 	sev       severity
 }
@@ -95,7 +97,7 @@ func compileAffected(a *affected) (compiledAffected, bool) {
 	if !ok {
 		return compiledAffected{}, false
 	}
-	ca := compiledAffected{scheme: sch, sev: a.Sev}
+	ca := compiledAffected{scheme: sch, sev: a.Sev, unordered: a.Unordered}
 	for _, iv := range a.Intervals {
 		ci := compiledInterval{incl: iv.Incl}
 		if f, err := sch.Parse(iv.Fixed); err == nil {
@@ -119,7 +121,7 @@ func compileAffected(a *affected) (compiledAffected, bool) {
 		ca.versions = &lazyVersions{sch: sch, raw: a.Versions, vs: make([]version.Version, len(a.Versions))}
 	}
 	sort.Slice(ca.fixes, func(i, j int) bool { return ca.fixes[i].Compare(ca.fixes[j]) < 0 })
-	return ca, len(ca.intervals) > 0 || ca.versions != nil
+	return ca, len(ca.intervals) > 0 || ca.versions != nil || len(ca.unordered) > 0
 }
 
 // lazyVersions is an explicit versions list, stored sorted in its scheme's order. PyPI
@@ -204,6 +206,14 @@ func (a *compiledAffected) contains(v version.Version) (bool, version.Version) {
 		return true, nil
 	}
 	return true, a.fixes[j]
+}
+
+// listsAsWritten reports whether raw, a version the scheme cannot read, is listed
+// exactly so. Nothing can be said about where it falls in a range, nor which fix
+// applies to it.
+func (a *compiledAffected) listsAsWritten(raw string) bool {
+	_, ok := slices.BinarySearch(a.unordered, raw)
+	return ok
 }
 
 func (iv *compiledInterval) contains(v version.Version) bool {

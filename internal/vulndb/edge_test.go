@@ -49,6 +49,11 @@ var edgeRecords = map[string]string{
 		{"type":"CVSS_V3","score":"CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"}],
 		"affected":[{"package":{"ecosystem":"Ubuntu:22.04:LTS","name":"curl"},"ranges":[{"type":"ECOSYSTEM","events":[{"introduced":"0"},{"fixed":"7.81.0-1ubuntu1.15"}]}]}]}`,
 	"notjson": `{"id": "TEST-TRUNC", "affected": [`,
+	// PyPA lists every release, including early ones PEP 440 cannot read
+	"asWritten": `{"id":"PYSEC-TEST-2","affected":[{"package":{"ecosystem":"PyPI","name":"paramiko"},
+		"ranges":[{"type":"ECOSYSTEM","events":[{"introduced":"0"},{"fixed":"2.9.3"}]}],
+		"versions":["0.1-bulbasaur","0.9-eevee","trunk","0.9-eevee","1.0","2.9.2"]},
+		{"package":{"ecosystem":"PyPI","name":"onlylisted"},"versions":["trunk","2019-09-11"]}]}`,
 }
 
 func TestMatchEdgeCases(t *testing.T) {
@@ -89,7 +94,55 @@ func TestMatchEdgeCases(t *testing.T) {
 				t.Fatal(err)
 			}
 			checkMatches(t, r, c.want)
+			if len(r.Unmatched) != 0 {
+				t.Errorf("unmatched %v", r.Unmatched)
+			}
 		})
+	}
+}
+
+// An installed version the ecosystem cannot order is looked up among the advisory's
+// listed versions as written; its ranges cannot be evaluated, and the result says so.
+func TestMatchUnorderableVersions(t *testing.T) {
+	db, _, _ := build(t, Source{Name: "edge", Location: writeRecords(t, edgeRecords)})
+	const partial = "version not valid for pep440: matched by the advisory's versions list only; ranges not evaluated"
+	paramiko := func(v string) report.Package { return lang("pypi", "pkg:pypi/paramiko@"+v, "paramiko", v) }
+	cases := []struct {
+		name    string
+		pkg     report.Package
+		want    []want
+		partial bool
+	}{
+		{"listed as written", paramiko("0.1-bulbasaur"), []want{{"PYSEC-TEST-2", "", "", report.Medium, SevDefault}}, true},
+		{"listed twice", paramiko("0.9-eevee"), []want{{"PYSEC-TEST-2", "", "", report.Medium, SevDefault}}, true},
+		{"a word", paramiko("trunk"), []want{{"PYSEC-TEST-2", "", "", report.Medium, SevDefault}}, true},
+		{"not listed", paramiko("0.1-pikachu"), nil, true},
+		{"exact string only", paramiko("Trunk"), nil, true},
+		{"no ranges, only a list", lang("pypi", "", "OnlyListed", "2019-09-11"), []want{{"PYSEC-TEST-2", "", "", report.Medium, SevDefault}}, true},
+		{"an orderable version still reads the range", paramiko("2.9.2"), []want{{"PYSEC-TEST-2", "", "2.9.3", report.Medium, SevDefault}}, false},
+		{"an orderable listed version", lang("pypi", "", "onlylisted", "1.0"), nil, false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r, err := db.Match(context.Background(), []report.Package{c.pkg}, Distro{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkMatches(t, r, c.want)
+			if n := r.Unmatched[partial]; (n == 1) != c.partial || len(r.Unmatched) > n {
+				t.Errorf("unmatched %v", r.Unmatched)
+			}
+		})
+	}
+	adv, err := ParseAdvisory([]byte(edgeRecords["asWritten"]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for v, hit := range map[string]bool{"0.1-bulbasaur": true, "trunk": true, "0.1-pikachu": false, "2.9.2": true, "2.9.3": false} {
+		p := paramiko(v)
+		if _, _, ok := adv.Affects(&p, Distro{}); ok != hit {
+			t.Errorf("Advisory.Affects(paramiko %s) = %v, want %v", v, ok, hit)
+		}
 	}
 }
 
@@ -102,7 +155,7 @@ func TestMatchReportsUnusableVersions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(r.Matches) != 0 || r.Unmatched["version not valid for go"] != 1 || r.Unmatched["distro debian has no VERSION_ID to match advisories by"] != 1 {
+	if len(r.Matches) != 0 || r.Unmatched["version not valid for go: matched by the advisory's versions list only; ranges not evaluated"] != 1 || r.Unmatched["distro debian has no VERSION_ID to match advisories by"] != 1 {
 		t.Errorf("matches %v unmatched %v", r.Matches, r.Unmatched)
 	}
 }

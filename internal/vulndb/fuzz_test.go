@@ -10,8 +10,9 @@ import (
 )
 
 // FuzzOSV feeds arbitrary documents to the OSV parser. Whatever it accepts must be
-// storable and round-trip through the store's encoding, name a valid ID, keep only
-// versions its scheme reads, and have intervals whose bounds are in order.
+// storable and round-trip through the store's encoding, name a valid ID, keep in order
+// only versions its scheme reads (and as written, sorted, only those it cannot), and
+// have intervals whose bounds are in order.
 func FuzzOSV(f *testing.F) {
 	files, _ := filepath.Glob("testdata/osv/*.json")
 	for _, p := range files {
@@ -62,6 +63,14 @@ func checkAffected(t *testing.T, a affected) {
 	for i := range a.Versions {
 		if i > 0 && parse(a.Versions[i-1]).Compare(parse(a.Versions[i])) >= 0 {
 			t.Fatalf("versions not sorted: %v", a.Versions)
+		}
+	}
+	for i, s := range a.Unordered {
+		if _, err := sch.Parse(s); err == nil || s == "" || len(s) > maxVersionLen {
+			t.Fatalf("version %q kept as written, but the scheme reads it", s)
+		}
+		if i > 0 && a.Unordered[i-1] >= s {
+			t.Fatalf("versions kept as written are not sorted: %q", a.Unordered)
 		}
 	}
 	for _, iv := range a.Intervals {

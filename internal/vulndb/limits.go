@@ -45,6 +45,7 @@ func DefaultLimits() Limits {
 const (
 	maxIDLen      = 128
 	maxNameLen    = 512
+	maxVersionLen = 256 // no scheme reads a longer version
 	maxSummaryLen = 512
 	maxRefs       = 16
 	maxURLLen     = 2048

@@ -49,9 +49,10 @@ type Result struct {
 	// Matches are in package order. Matches share their slices (aliases, references,
 	// records) with others of the same vulnerability: treat them as read-only.
 	Matches []Match `json:"matches"`
-	// Unmatched counts packages that could not be looked up, by reason ("ecosystem
-	// generic has no advisories", "version … is not valid for dpkg"): data for the
-	// report's warnings, never a failure.
+	// Unmatched counts packages that could not be looked up, or only in part, by
+	// reason ("ecosystem generic has no advisories"; "version not valid for pep440:
+	// matched by the advisory's versions list only; ranges not evaluated", whether or
+	// not a list named it): data for the report's warnings, never a failure.
 	Unmatched map[string]int `json:"unmatched,omitempty"`
 }
 
@@ -191,9 +192,10 @@ func (db *DB) lookupRange(ctx context.Context, pkgs []report.Package, d Distro, 
 					res.Unmatched = map[string]int{}
 				}
 				res.Unmatched[r.why]++
-				continue
 			}
-			found[i] = r
+			if len(r.matches) > 0 {
+				found[i] = r
+			}
 		}
 		return nil
 	})
@@ -205,7 +207,9 @@ type lookups map[string]*lookupResult
 
 type lookupResult struct {
 	matches []Match // Package and Installed are the first package's
-	why     string
+	// why says why the package could not be looked up, or only in part (its version
+	// is not one its advisories' scheme can order); matches may be set either way
+	why string
 }
 
 func (l lookups) lookup(c *cache, idx, recs *bolt.Bucket, p *report.Package, d Distro) (*lookupResult, error) {
@@ -219,21 +223,21 @@ func (l lookups) lookup(c *cache, idx, recs *bolt.Bucket, p *report.Package, d D
 	}
 	hits, why := lookup(c, idx, q)
 	r := &lookupResult{why: why}
-	if why == "" {
-		for j := range hits {
-			rec, err := c.record(recs, hits[j].recKey)
-			if err != nil {
-				return nil, err
-			}
-			hits[j].rec = rec
+	for j := range hits {
+		rec, err := c.record(recs, hits[j].recKey)
+		if err != nil {
+			return nil, err
 		}
-		r.matches = merge(p, hits)
+		hits[j].rec = rec
 	}
+	r.matches = merge(p, hits)
 	l[key] = r
 	return r, nil
 }
 
-// lookup finds the records affecting one package.
+// lookup finds the records affecting one package. When one of its records' schemes
+// cannot read the version, the package was checked against their versions lists only,
+// by exact string, and the second result says so.
 func lookup(c *cache, idx *bolt.Bucket, q query) ([]hit, string) {
 	var parsed installed
 	var hits []hit
@@ -263,8 +267,8 @@ func lookup(c *cache, idx *bolt.Bucket, q query) ([]hit, string) {
 			}
 		}
 	}
-	if len(hits) == 0 && badVersion != "" {
-		return nil, badVersion
+	if badVersion != "" {
+		return hits, "version not valid for " + badVersion + ": matched by the advisory's versions list only; ranges not evaluated"
 	}
 	return hits, ""
 }
@@ -290,7 +294,9 @@ func (in *installed) in(sch version.Scheme, s string) (version.Version, bool) {
 	return v, err != nil
 }
 
-// check tests a version against one record's affected entries for a package.
+// check tests a version against one record's affected entries for a package. The
+// third result names a scheme that cannot read the version: for that scheme's entries
+// the version is looked up among the listed versions as written, with no fix to report.
 func check(e *compiledEntry, raw string, parsed *installed) (hit, bool, string) {
 	var best hit
 	found := false
@@ -299,12 +305,15 @@ func check(e *compiledEntry, raw string, parsed *installed) (hit, bool, string) 
 		a := &e.affected[i]
 		v, failed := parsed.in(a.scheme, raw)
 		if failed {
-			bad = "version not valid for " + a.scheme.Name()
+			bad = a.scheme.Name()
 		}
-		if v == nil {
-			continue
+		hitOK, fixed := false, version.Version(nil)
+		if v != nil {
+			hitOK, fixed = a.contains(v)
+		} else {
+			hitOK = a.listsAsWritten(raw)
 		}
-		if hitOK, fixed := a.contains(v); hitOK && (!found || (best.fixed == nil && fixed != nil)) {
+		if hitOK && (!found || (best.fixed == nil && fixed != nil)) {
 			best, found = hit{fixed: fixed, sev: a.sev}, true
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"unicode/utf8"
@@ -77,11 +78,15 @@ type record struct {
 }
 
 // affected is one pre-parsed OSV affected entry: intervals of versions in one scheme,
-// plus explicit versions sorted in that scheme's order.
+// plus explicit versions sorted in that scheme's order, and the listed versions the
+// scheme cannot order (PyPI's "0.1-bulbasaur", "trunk"), kept as written and sorted
+// bytewise: an installed version the scheme cannot read is looked up among them by
+// exact string, the one comparison that needs no order.
 type affected struct {
 	Scheme    string     `json:"v"`
 	Intervals []interval `json:"i,omitempty"`
 	Versions  []string   `json:"x,omitempty"`
+	Unordered []string   `json:"u,omitempty"`
 	Sev       severity   `json:"s"`
 }
 
@@ -280,12 +285,13 @@ func convertAffected(a *osvAffected, eco version.Scheme, lim *Limits, rec severi
 		af := get(sch)
 		af.Intervals = append(af.Intervals, ivs...)
 	}
-	if vs := sortedVersions(eco, a.Versions); len(vs) > 0 {
-		get(eco).Versions = vs
+	if vs, un := sortedVersions(eco, a.Versions); len(vs) > 0 || len(un) > 0 {
+		af := get(eco)
+		af.Versions, af.Unordered = vs, un
 	}
 	var out []affected
 	for _, name := range []string{eco.Name(), semverFor(eco).Name()} {
-		if af := bySch[name]; af != nil && (len(af.Intervals) > 0 || len(af.Versions) > 0) {
+		if af := bySch[name]; af != nil && (len(af.Intervals) > 0 || len(af.Versions) > 0 || len(af.Unordered) > 0) {
 			out = append(out, *af)
 			delete(bySch, name)
 		}
@@ -309,9 +315,11 @@ func semverFor(eco version.Scheme) version.Scheme {
 	return version.SemVer
 }
 
-// sortedVersions parses an explicit versions list, drops what the scheme cannot read
-// and sorts the rest, so matching can binary-search it.
-func sortedVersions(s version.Scheme, vs []string) []string {
+// sortedVersions parses an explicit versions list and sorts what the scheme reads in
+// its order, so matching can binary-search it. What it cannot read is returned apart,
+// as written, sorted bytewise without repeats; empty strings and strings longer than
+// any scheme accepts are dropped.
+func sortedVersions(s version.Scheme, vs []string) (ordered, unordered []string) {
 	type pv struct {
 		v version.Version
 		s string
@@ -320,17 +328,20 @@ func sortedVersions(s version.Scheme, vs []string) []string {
 	for _, v := range vs {
 		if p, err := s.Parse(v); err == nil {
 			ps = append(ps, pv{p, v})
+		} else if v != "" && len(v) <= maxVersionLen {
+			unordered = append(unordered, v)
 		}
 	}
+	slices.Sort(unordered)
+	unordered = slices.Clip(slices.Compact(unordered))
 	sort.SliceStable(ps, func(i, j int) bool { return ps[i].v.Compare(ps[j].v) < 0 })
-	out := make([]string, 0, len(ps))
 	for i, p := range ps {
 		if i > 0 && ps[i-1].v.Compare(p.v) == 0 {
 			continue
 		}
-		out = append(out, p.s)
+		ordered = append(ordered, p.s)
 	}
-	return out
+	return ordered, unordered
 }
 
 // event is one range event with its version parsed.

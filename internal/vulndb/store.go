@@ -21,7 +21,7 @@ import (
 // An update writes a new file beside it and renames it into place, so a reader sees
 // the old database or the new one, never a mix.
 const (
-	schemaVersion = "charter.vulndb/2"
+	schemaVersion = "charter.vulndb/3"
 	dbFile        = "vuln.db"
 	tmpPrefix     = "vuln.db.tmp-"
 	dlPrefix      = "download-"

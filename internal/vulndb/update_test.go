@@ -179,7 +179,7 @@ func TestZipBombKeepsDatabase(t *testing.T) {
 	dir, seeded := seedDB(t)
 	bomb := writeFile(t, zipOf(t, map[string][]byte{
 		"A-1.json":  []byte(npmRecord("A-1", "a", "1.0.0")),
-		"BOMB.json": bytes.Repeat([]byte("0"), 8<<20), // deflates ~1000:1
+		"BOMB.json": bytes.Repeat([]byte("0"), 2<<20), // deflates ~1000:1, past 1 MiB
 	}))
 	_, err := Update(context.Background(), dir, UpdateOptions{}, Source{Name: "snapshot", Location: bomb})
 	if !errors.Is(err, ErrZipBomb) {

@@ -1,0 +1,131 @@
+package cli
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"database/sql"
+	"encoding/base64"
+	"fmt"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+
+	"github.com/charterhq/charter/internal/imagecheck/imagetest"
+)
+
+// An image with log4j-core 2.14.1 is added to the inventory from the registry, admitted
+// by `charter admission serve --inventory`, and `charter inventory query` and `affected`
+// then say where it runs: on SQLite, and on the PostgreSQL scripts/it/inventory.sh starts.
+func TestAdmissionInventorySQLite(t *testing.T) {
+	testAdmissionInventory(t, filepath.Join(t.TempDir(), "inventory.db"))
+}
+
+func TestAdmissionInventoryPostgres(t *testing.T) {
+	dsn := os.Getenv("CHARTER_TEST_POSTGRES")
+	if dsn == "" {
+		t.Skip("CHARTER_TEST_POSTGRES is not set (scripts/it/inventory.sh starts a PostgreSQL and sets it)")
+	}
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = db.Close() }()
+	schema := fmt.Sprintf("admission%d", time.Now().UnixNano())
+	if _, err := db.Exec("CREATE SCHEMA " + schema); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _, _ = db.Exec("DROP SCHEMA " + schema + " CASCADE") }()
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	testAdmissionInventory(t, u.String())
+}
+
+func testAdmissionInventory(t *testing.T, db string) {
+	advisory, err := filepath.Abs(filepath.Join("..", "inventory", "testdata", "GHSA-jfh8-c2jx-5x3c.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	host := testRegistryHost(t)
+	ref := host + "/shop/api:1.0"
+	img := imagetest.Image(t, v1.Config{User: "65532"}, imagetest.Step{CreatedBy: log4jStep, Layer: imagetest.Layer(t,
+		imagetest.Dir("app/"), imagetest.Dir("app/lib/"),
+		imagetest.File("app/lib/log4j-core-2.14.1.jar", jar(t, "org.apache.logging.log4j", "log4j-core", "2.14.1")))})
+	r, err := name.ParseReference(ref, name.Insecure)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.Write(r, img); err != nil {
+		t.Fatal(err)
+	}
+	pw := map[string]string{"CHARTER_PASSWORD": testPassword}
+	if code, _, errOut := signEnv(t, dir, pw, "", "keygen"); code != 0 {
+		t.Fatalf("keygen: %s", errOut)
+	}
+	if code, _, errOut := signEnv(t, dir, pw, "", "sign", "--key", "cosign.key", "--insecure-registry", host, ref); code != 0 {
+		t.Fatalf("sign: %s", errOut)
+	}
+	vars := map[string]string{"CHARTER_CACHE_DIR": t.TempDir()}
+	if code, out, errOut := charterWith(t, vars, "inventory", "add", "--db", db, "--insecure-registry", host, "registry:"+ref); code != 0 {
+		t.Fatalf("inventory add: exit %d: %s%s", code, out, errOut)
+	}
+	code, out, errOut := run(t, dir, "", "admission", "certs", "--service", "localhost", "--namespace", "test", "--out", "tls")
+	if code != 0 {
+		t.Fatalf("certs: exit %d: %s", code, errOut)
+	}
+	caPEM, err := base64.StdEncoding.DecodeString(strings.TrimSpace(out))
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeTestFile(t, filepath.Join(dir, "charter.yaml"), "version: 1\nsigning:\n  keys: [./cosign.pub]\n")
+
+	var stdout, stderr lockedBuffer
+	env := Env{Stdout: &stdout, Stderr: &stderr, Getenv: func(string) string { return "" }, Now: time.Now}
+	ctx, cancel := context.WithCancel(context.Background())
+	exited := make(chan int, 1)
+	go func() {
+		exited <- Run(ctx, []string{"admission", "serve", "--listen", "127.0.0.1:0", "--insecure-registry", host,
+			"--tls-cert", filepath.Join(dir, "tls", "tls.crt"), "--tls-key", filepath.Join(dir, "tls", "tls.key"),
+			"--charter", filepath.Join(dir, "charter.yaml"), "--inventory", db, "--cluster", "prod-eu"}, env)
+	}()
+	addr := waitServing(t, &stderr, exited)
+	roots := x509.NewCertPool()
+	roots.AppendCertsFromPEM(caPEM)
+	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{ForceAttemptHTTP2: true,
+		TLSClientConfig: &tls.Config{RootCAs: roots, ServerName: "localhost.test.svc", MinVersion: tls.VersionTLS12}}}
+	if allowed, msg, _ := postPod(t, client, "https://"+addr+"/validate", ref); !allowed {
+		t.Fatalf("denied: %s", msg)
+	}
+	cancel()
+	select {
+	case code := <-exited:
+		if code != 0 {
+			t.Fatalf("serve exited %d: %s", code, stderr.String())
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("serve did not stop")
+	}
+
+	code, out, errOut = charterWith(t, vars, "inventory", "query", "--db", db, "--purl", "pkg:maven/org.apache.logging.log4j/log4j-core", "--range", "<2.17.1")
+	if code != 0 || !strings.Contains(out, "prod-eu/shop/Pod/web") || !strings.Contains(out, "1 of them running") {
+		t.Errorf("query: exit %d, want the image running in prod-eu/shop/Pod/web:\n%s%s", code, out, errOut)
+	}
+	code, out, errOut = charterWith(t, vars, "inventory", "affected", "--db", db, advisory, "-o", "csv")
+	if code != 1 || !strings.Contains(out, "prod-eu/shop/Pod/web") {
+		t.Errorf("affected: exit %d, want 1 and where it runs:\n%s%s", code, out, errOut)
+	}
+}

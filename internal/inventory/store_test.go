@@ -90,6 +90,7 @@ func runSuite(t *testing.T, open func(testing.TB) (Store, string)) {
 		"Remove":             testRemove,
 		"SBOMWithoutDigest":  testSBOMWithoutDigest,
 		"SchemaTooNew":       testSchemaTooNew,
+		"MigrateFromV1":      testMigrateFromV1,
 		"ConcurrentAdds":     testConcurrentAdds,
 		"ReopenKeepsContent": testReopen,
 		"AddAllInOneBatch":   testAddAll,
@@ -407,6 +408,60 @@ func testSchemaTooNew(t *testing.T, s Store, loc string) {
 	_, err := Open(context.Background(), loc)
 	if !errors.Is(err, ErrSchemaTooNew) {
 		t.Fatalf("Open of a newer schema = %v, want ErrSchemaTooNew", err)
+	}
+}
+
+// testMigrateFromV1 opens a database of schema version 1 with an image in it: the image
+// is kept, and on PostgreSQL the links no longer carry a foreign key (migration 2).
+func testMigrateFromV1(t *testing.T, s Store, _ string) {
+	ctx := context.Background()
+	loc := filepath.Join(t.TempDir(), "v1.db")
+	if s.(*sqlStore).d.dollar {
+		loc = postgresLocation(t)
+	}
+	SchemaVersion = 1
+	old, err := Open(ctx, loc)
+	SchemaVersion = len(migrations)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := old.Add(ctx, &Image{Digest: digestA, Reference: "api:1", Packages: []Package{maven("log4j-core", "2.14.1", 0)}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := old.Close(); err != nil {
+		t.Fatal(err)
+	}
+	cur, err := Open(ctx, loc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = cur.Close() }()
+	ss := cur.(*sqlStore)
+	var version int
+	if err := ss.db.QueryRow(`SELECT MAX(version) FROM charter_schema`).Scan(&version); err != nil || version != len(migrations) {
+		t.Fatalf("schema version %d, %v; want %d", version, err, len(migrations))
+	}
+	res, err := Search(ctx, cur, Query{Name: "log4j-core"})
+	if err != nil || len(res) != 1 || res[0].Image.Digest != digestA {
+		t.Fatalf("after the migration: %+v, %v", res, err)
+	}
+	if !ss.d.dollar {
+		return
+	}
+	var fks int
+	if err := ss.db.QueryRow(`SELECT COUNT(*) FROM information_schema.table_constraints
+		WHERE constraint_type = 'FOREIGN KEY' AND table_schema = current_schema()`).Scan(&fks); err != nil || fks != 0 {
+		t.Fatalf("%d foreign keys left (%v), want none", fks, err)
+	}
+	if _, err := cur.Add(ctx, &Image{Digest: digestB, Reference: "api:2", Packages: []Package{maven("log4j-core", "2.17.1", 0)}}); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := cur.Remove(ctx, "api:2"); err != nil || n != 1 {
+		t.Fatalf("Remove = %d, %v", n, err)
+	}
+	var links int
+	if err := ss.db.QueryRow(`SELECT COUNT(*) FROM image_packages`).Scan(&links); err != nil || links != 1 {
+		t.Fatalf("%d links left after removing one of two images (%v), want 1", links, err)
 	}
 }
 

@@ -230,7 +230,7 @@ func (a *Advisory) Affects(p *report.Package, d Distro) (fixed string, sev repor
 // schema defines: inside an interval, or listed explicitly. The fix is the interval's
 // fixed event, or for a listed version the nearest fix above it; nil when none is known.
 // A version the scheme cannot read is only looked up among the listed versions as
-// written, with no fix.
+// written, with the fix Match would report for it.
 func (a *affected) affects(raw string) (bool, version.Version) {
 	sch, ok := version.Named(a.Scheme)
 	if !ok {
@@ -238,8 +238,14 @@ func (a *affected) affects(raw string) (bool, version.Version) {
 	}
 	v, err := sch.Parse(raw)
 	if err != nil {
-		_, listed := slices.BinarySearch(a.Unordered, raw)
-		return listed, nil
+		if _, listed := slices.BinarySearch(a.Unordered, raw); !listed {
+			return false, nil
+		}
+		ca, ok := compileAffected(a)
+		if !ok {
+			return true, nil
+		}
+		return true, ca.fixPastAll()
 	}
 	parse := func(s string) version.Version {
 		if s == "" {

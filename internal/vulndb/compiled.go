@@ -209,11 +209,35 @@ func (a *compiledAffected) contains(v version.Version) (bool, version.Version) {
 }
 
 // listsAsWritten reports whether raw, a version the scheme cannot read, is listed
-// exactly so. Nothing can be said about where it falls in a range, nor which fix
-// applies to it.
+// exactly so. Nothing can be said about where it falls in a range.
 func (a *compiledAffected) listsAsWritten(raw string) bool {
 	_, ok := slices.BinarySearch(a.unordered, raw)
 	return ok
+}
+
+// fixPastAll is the fix to report for a version that is only known to be listed: the
+// highest fix, when every interval ends in a fix and no listed version reaches it, so
+// that it is past everything the entry names; else nil.
+func (a *compiledAffected) fixPastAll() version.Version {
+	var top version.Version
+	for i := range a.intervals {
+		f := a.intervals[i].fixed
+		if f == nil {
+			return nil // open, or ends at a last_affected or limit
+		}
+		if top == nil || f.Compare(top) > 0 {
+			top = f
+		}
+	}
+	if top == nil || a.versions == nil {
+		return top
+	}
+	a.versions.mu.Lock()
+	defer a.versions.mu.Unlock()
+	if last := a.versions.at(len(a.versions.raw) - 1); last == nil || last.Compare(top) >= 0 {
+		return nil
+	}
+	return top
 }
 
 func (iv *compiledInterval) contains(v version.Version) bool {

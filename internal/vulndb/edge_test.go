@@ -53,7 +53,11 @@ var edgeRecords = map[string]string{
 	"asWritten": `{"id":"PYSEC-TEST-2","affected":[{"package":{"ecosystem":"PyPI","name":"paramiko"},
 		"ranges":[{"type":"ECOSYSTEM","events":[{"introduced":"0"},{"fixed":"2.9.3"}]}],
 		"versions":["0.1-bulbasaur","0.9-eevee","trunk","0.9-eevee","1.0","2.9.2"]},
-		{"package":{"ecosystem":"PyPI","name":"onlylisted"},"versions":["trunk","2019-09-11"]}]}`,
+		{"package":{"ecosystem":"PyPI","name":"onlylisted"},"versions":["trunk","2019-09-11"]},
+		{"package":{"ecosystem":"PyPI","name":"reopened"},"versions":["dev-build"],
+		"ranges":[{"type":"ECOSYSTEM","events":[{"introduced":"0"},{"fixed":"1.0"},{"introduced":"2.0"}]}]},
+		{"package":{"ecosystem":"PyPI","name":"listedpastfix"},"versions":["dev-build","0.9","1.1"],
+		"ranges":[{"type":"ECOSYSTEM","events":[{"introduced":"0"},{"fixed":"1.0"}]}]}]}`,
 }
 
 func TestMatchEdgeCases(t *testing.T) {
@@ -113,9 +117,11 @@ func TestMatchUnorderableVersions(t *testing.T) {
 		want    []want
 		partial bool
 	}{
-		{"listed as written", paramiko("0.1-bulbasaur"), []want{{"PYSEC-TEST-2", "", "", report.Medium, SevDefault}}, true},
-		{"listed twice", paramiko("0.9-eevee"), []want{{"PYSEC-TEST-2", "", "", report.Medium, SevDefault}}, true},
-		{"a word", paramiko("trunk"), []want{{"PYSEC-TEST-2", "", "", report.Medium, SevDefault}}, true},
+		{"listed as written: the fix past every range", paramiko("0.1-bulbasaur"), []want{{"PYSEC-TEST-2", "", "2.9.3", report.Medium, SevDefault}}, true},
+		{"listed twice", paramiko("0.9-eevee"), []want{{"PYSEC-TEST-2", "", "2.9.3", report.Medium, SevDefault}}, true},
+		{"a word", paramiko("trunk"), []want{{"PYSEC-TEST-2", "", "2.9.3", report.Medium, SevDefault}}, true},
+		{"no fix past an open range", lang("pypi", "", "reopened", "dev-build"), []want{{"PYSEC-TEST-2", "", "", report.Medium, SevDefault}}, true},
+		{"no fix past a listed version", lang("pypi", "", "listedpastfix", "dev-build"), []want{{"PYSEC-TEST-2", "", "", report.Medium, SevDefault}}, true},
 		{"not listed", paramiko("0.1-pikachu"), nil, true},
 		{"exact string only", paramiko("Trunk"), nil, true},
 		{"no ranges, only a list", lang("pypi", "", "OnlyListed", "2019-09-11"), []want{{"PYSEC-TEST-2", "", "", report.Medium, SevDefault}}, true},
@@ -138,10 +144,17 @@ func TestMatchUnorderableVersions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for v, hit := range map[string]bool{"0.1-bulbasaur": true, "trunk": true, "0.1-pikachu": false, "2.9.2": true, "2.9.3": false} {
-		p := paramiko(v)
-		if _, _, ok := adv.Affects(&p, Distro{}); ok != hit {
-			t.Errorf("Advisory.Affects(paramiko %s) = %v, want %v", v, ok, hit)
+	for _, c := range []struct {
+		pkg   report.Package
+		hit   bool
+		fixed string
+	}{
+		{paramiko("0.1-bulbasaur"), true, "2.9.3"}, {paramiko("trunk"), true, "2.9.3"}, {paramiko("0.1-pikachu"), false, ""},
+		{paramiko("2.9.2"), true, "2.9.3"}, {paramiko("2.9.3"), false, ""},
+		{lang("pypi", "", "reopened", "dev-build"), true, ""}, {lang("pypi", "", "onlylisted", "trunk"), true, ""},
+	} {
+		if fixed, _, ok := adv.Affects(&c.pkg, Distro{}); ok != c.hit || fixed != c.fixed {
+			t.Errorf("Advisory.Affects(%s %s) = %v, fix %q; want %v, %q", c.pkg.Name, c.pkg.Version, ok, fixed, c.hit, c.fixed)
 		}
 	}
 }

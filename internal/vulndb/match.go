@@ -296,7 +296,8 @@ func (in *installed) in(sch version.Scheme, s string) (version.Version, bool) {
 
 // check tests a version against one record's affected entries for a package. The
 // third result names a scheme that cannot read the version: for that scheme's entries
-// the version is looked up among the listed versions as written, with no fix to report.
+// the version is looked up among the listed versions as written, and the fix reported
+// is one past everything the entry names, if there is one.
 func check(e *compiledEntry, raw string, parsed *installed) (hit, bool, string) {
 	var best hit
 	found := false
@@ -310,8 +311,8 @@ func check(e *compiledEntry, raw string, parsed *installed) (hit, bool, string) 
 		hitOK, fixed := false, version.Version(nil)
 		if v != nil {
 			hitOK, fixed = a.contains(v)
-		} else {
-			hitOK = a.listsAsWritten(raw)
+		} else if hitOK = a.listsAsWritten(raw); hitOK {
+			fixed = a.fixPastAll()
 		}
 		if hitOK && (!found || (best.fixed == nil && fixed != nil)) {
 			best, found = hit{fixed: fixed, sev: a.sev}, true

@@ -47,9 +47,10 @@ PEP440 = re.compile(
 )
 
 REASONS = {
-    "not-pep440": "the installed version is not a PEP 440 version: charter refuses to order it "
-                  "(and warns that the package was not checked); osv-scanner matches the "
-                  "advisory's versions list by exact string",
+    "not-pep440": "the installed version is not a PEP 440 version and the advisory's "
+                  "versions list does not name it: charter cannot place it in a range (and "
+                  "warns that ranges were not evaluated); osv-scanner orders it with its "
+                  "lenient parser",
     "last-known": "the advisory's range has no end, and GHSA's database_specific."
                   "last_known_affected_version_range bounds it below this version: charter "
                   "honours the bound, osv-scanner reads only the range",
@@ -84,7 +85,10 @@ def affected_for(rec, key):
 
 def why_missing(recs, key, rid):
     typ, _, ver = key
-    if typ == "pypi" and not PEP440.match(ver):
+    # charter matches a version it cannot order against the versions list by exact
+    # string, as osv-scanner does: a listed one missing is a difference to explain
+    if typ == "pypi" and not PEP440.match(ver) and \
+            not any(ver in (a.get("versions") or []) for a in affected_for(recs.get(rid, {}), key)):
         return "not-pep440"
     for a in affected_for(recs.get(rid, {}), key):
         ds = a.get("database_specific") or {}

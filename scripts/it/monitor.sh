@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # Integration test for `charter monitor` against real containers under a private dockerd:
-# one container misbehaves (a shell, a binary copied in and run, a connection outside the
-# egress allowlist, a write below /etc, a read of /etc/shadow) and must raise RT001–RT005;
-# a well-behaved one must raise nothing. Then enforcement (--enforce kill) and the proc
-# connector fallback. Needs root (eBPF). Installs what it needs, stops what it starts.
+# one container misbehaves (a shell, a binary copied in and run, a script of the image
+# rewritten and run, a connection outside the egress allowlist, a write below /etc, a read
+# of /etc/shadow) and must raise RT001–RT005; a well-behaved one must raise nothing. Then
+# enforcement (--enforce kill), the proc connector fallback, and a plain runc container
+# whose bundle carries containerd's Kubernetes annotations (pod, namespace and container
+# names in the alerts, --container by namespace/pod/container, a modified file found by
+# its size). Needs root (eBPF). Installs what it needs, stops what it starts.
 #
 #   scripts/it/monitor.sh          # a missing tool skips, unless CI=true (then it fails)
 #   KEEP=1 scripts/it/monitor.sh   # leave the scratch directory for a look afterwards
@@ -52,6 +55,13 @@ command -v busybox >/dev/null || missing "busybox not installed (apt-get install
 start_dockerd "$DIR"
 log "dockerd on $DOCKER_HOST"
 busybox_image "$DIR" "$IMG"
+# One more executable that is a file of its own (busybox's applets are links to one
+# binary): a script the misbehaving containers rewrite in place (RT002, modified).
+mkdir -p "$DIR/busybox-rootfs/usr/local/bin"
+printf '#!/bin/sh\necho hello\n' >"$DIR/busybox-rootfs/usr/local/bin/greet"
+chmod 755 "$DIR/busybox-rootfs/usr/local/bin/greet"
+tar -C "$DIR/busybox-rootfs" -cf "$DIR/busybox-rootfs.tar" .
+docker import --change 'CMD ["/bin/sleep", "600"]' "$DIR/busybox-rootfs.tar" "$IMG" >/dev/null
 go build -o "$DIR/charter" ./cmd/charter
 export CHARTER_CACHE_DIR=$DIR/cache
 
@@ -122,6 +132,7 @@ sleep 2
 # The well-behaved container: programs from its image, the allowed destination, its
 # accepted read.
 docker exec mon-good ls / >/dev/null
+docker exec mon-good /usr/local/bin/greet >/dev/null
 docker exec mon-good nc -w 1 127.0.0.1 8080 </dev/null 2>/dev/null || true
 docker exec mon-good cat /etc/shadow >/dev/null
 
@@ -133,6 +144,13 @@ log "RT001 (shell) reported ${ms} ms after docker exec returned"
 docker exec mon-bad cp /bin/busybox /tmp/busybox
 docker exec mon-bad /tmp/busybox true
 wait_alert detect RT002 "$bad" '"proc.exepath":"/tmp/busybox"' 5 >/dev/null
+alert detect RT002 "$bad" '"evt.drift":"new"' || fail "RT002 for /tmp/busybox does not say new"
+# RT002 again: a program of the image rewritten in place (it is in the image's file
+# index, but the container's overlay upper layer holds a copy written since it started).
+docker exec mon-bad sh -c 'printf "#!/bin/sh\necho pwned\n" >/usr/local/bin/greet'
+docker exec mon-bad /usr/local/bin/greet >/dev/null
+wait_alert detect RT002 "$bad" '"evt.drift":"modified"' 5 >/dev/null
+alert detect RT002 "$bad" '"proc.exepath":"/usr/local/bin/greet"' || fail "RT002 (modified) names another file"
 # RT003: a connection to a loopback port the allowlist does not name.
 docker exec mon-bad nc -w 1 127.0.0.1 9999 </dev/null 2>/dev/null || true
 wait_alert detect RT003 "$bad" '"fd.name":"127.0.0.1:9999"' 5 >/dev/null
@@ -160,6 +178,20 @@ echo "$counts" | grep -q ' 1 excepted' || fail "the good container's accepted re
 echo "$counts" | grep -qE '\(RT001 [0-9]+, RT002 [0-9]+, RT003 [0-9]+, RT004 [0-9]+, RT005 [0-9]+\)' || fail "counts miss a rule: $counts"
 echo "$counts" | grep -q ' 0 dropped' || log "warning: events were dropped: $counts"
 
+# --- no engine to ask --------------------------------------------------------------------
+# Without the engine there is no image to index: RT002 compares with the container's own
+# overlay layers (the lower directories of its root mount) instead.
+DOCKER_HOST=unix:///nonexistent/docker.sock start_monitor noengine --container "$bad"
+docker exec mon-bad ls / >/dev/null
+docker exec mon-bad /usr/local/bin/greet >/dev/null
+wait_alert noengine RT002 "$bad" '"evt.drift":"modified"' 5 >/dev/null
+docker exec mon-bad /tmp/busybox true
+wait_alert noengine RT002 "$bad" '"proc.exepath":"/tmp/busybox"' 5 >/dev/null
+stop_monitor 1
+alert noengine RT002 "$bad" '"proc.exepath":"/bin/ls"' && fail "RT002 without the engine for /bin/ls, which the image holds"
+grep '"evt.drift":"modified"' "$DIR/noengine.jsonl" | grep -qF '"proc.exepath":"/usr/local/bin/greet"' || fail "RT002 (modified) without the engine names another file"
+log "without the engine: RT002 new and modified against the container's overlay layers"
+
 # --- enforcement -----------------------------------------------------------------------
 start_monitor enforce --container mon-bad --enforce kill
 rc=0
@@ -182,18 +214,34 @@ stop_monitor 1
 log "proc connector fallback: RT001 seen, and the warning names what is lost"
 # --- a plain runc container --------------------------------------------------------------
 # No engine to ask: the container is known by its runc ID, and --image names the image
-# (the pristine root filesystem; the container runs on a copy of it).
+# (the pristine root filesystem; the container runs on a copy of it). Its bundle carries
+# the annotations containerd's CRI plugin writes for a container in a pod; runc records
+# them in its state (/run/runc/ID/state.json), where the monitor reads the pod's names.
 command -v runc >/dev/null || missing "runc not installed (apt-get install runc)"
 mkdir -p "$DIR/bundle"
 cp -a "$DIR/busybox-rootfs" "$DIR/bundle/rootfs"
-(cd "$DIR/bundle" && runc spec && sed -i 's/"terminal": true/"terminal": false/; s/"readonly": true/"readonly": false/; s/"sh"$/"sleep", "600"/' config.json)
+pod=etl-28391040-kq5zt
+(cd "$DIR/bundle" && runc spec && sed -i 's/"terminal": true/"terminal": false/; s/"readonly": true/"readonly": false/; s/"sh"$/"sleep", "600"/' config.json &&
+  sed -i "s|^\t\"ociVersion\": \(.*\)|\t\"ociVersion\": \1\n\t\"annotations\": {\"io.kubernetes.cri.container-type\": \"container\", \"io.kubernetes.cri.sandbox-name\": \"$pod\", \"io.kubernetes.cri.sandbox-namespace\": \"batch\", \"io.kubernetes.cri.container-name\": \"extract\", \"io.kubernetes.cri.image-name\": \"registry.example.com/batch/etl:7\"},|" config.json)
 grep -q '"sleep", "600"' "$DIR/bundle/config.json" || fail "could not write the runc bundle's command"
-start_monitor runc --container "$RUNC_ID" --image "dir:$DIR/busybox-rootfs"
+grep -q '"io.kubernetes.cri.sandbox-name"' "$DIR/bundle/config.json" || fail "could not write the runc bundle's annotations"
+# Selected by its Kubernetes names, not its ID.
+start_monitor runc --container "batch/$pod/extract" --image "dir:$DIR/busybox-rootfs"
 (cd "$DIR/bundle" && runc run -d "$RUNC_ID" >/dev/null)
 runc exec "$RUNC_ID" sh -c 'cp /bin/busybox /tmp/busybox && /tmp/busybox true'
 wait_alert runc RT001 "$RUNC_ID" '"container.runtime":"runc"' 2 >/dev/null
 wait_alert runc RT002 "$RUNC_ID" '"proc.exepath":"/tmp/busybox"' 5 >/dev/null
+for want in "\"k8s.pod.name\":\"$pod\"" '"k8s.ns.name":"batch"' '"container.name":"extract"' \
+  '"container.image.repository":"registry.example.com/batch/etl"'; do
+  alert runc RT001 "$RUNC_ID" "$want" || { cat "$DIR/runc.jsonl" >&2; fail "the runc container's alert lacks $want"; }
+done
+# A script of the image rewritten in place: the root is a plain directory, not overlay,
+# so the file's size is compared with the image's.
+runc exec "$RUNC_ID" sh -c 'printf "#!/bin/sh\necho pwned, longer\n" >/usr/local/bin/greet'
+runc exec "$RUNC_ID" /usr/local/bin/greet >/dev/null
+wait_alert runc RT002 "$RUNC_ID" '"evt.drift":"modified"' 5 >/dev/null
 stop_monitor 1
 alert runc RT002 "$RUNC_ID" '"proc.exepath":"/bin/cp"' && fail "RT002 for /bin/cp, which the image holds"
-log "runc container $RUNC_ID: RT001 and RT002 (against --image dir:…) reported, runtime runc"
+grep '"evt.drift":"modified"' "$DIR/runc.jsonl" | grep -qF '"proc.exepath":"/usr/local/bin/greet"' || fail "RT002 (modified) in the runc container names another file"
+log "runc container $RUNC_ID: RT001 and RT002 (new and modified, against --image dir:…), runtime runc, pod batch/$pod container extract"
 log "passed"

@@ -9,8 +9,11 @@ import (
 	"os"
 	"path"
 	"strings"
+	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/charterhq/charter/internal/image"
 )
 
 // The two kinds of drift RT002 reports (the alert's evt.drift field).
@@ -28,30 +31,48 @@ type rootFS struct {
 	// directory as this host sees it ("" when that directory cannot be reached).
 	overlay bool
 	upper   string
+	// lowers are the overlay's lower directories, when all of them can be reached: the
+	// image's layers, compared with when no file index of the image is at hand.
+	lowers lowerDirs
 	// pid is the last process of the container whose /proc/PID/root was usable;
 	// rootDev and rootIno identify the container's root, so that a PID reused by another
 	// process is not looked through.
-	pid     uint32
-	rootDev uint64
-	rootIno uint64
+	pid       uint32
+	rootKnown bool
+	rootDev   uint64
+	rootIno   uint64
+	// cgroup is the container's cgroup directory once found, searched is when it was
+	// last looked for processes (anchor.go).
+	cgroup   string
+	searched time.Time
+}
+
+// inRoot reports whether pid still runs with the container's root.
+func (r *rootFS) inRoot(procDir string, pid uint32) bool {
+	var st unix.Stat_t
+	return unix.Stat(fmt.Sprintf("%s/%d/root", procDir, pid), &st) == nil && st.Dev == r.rootDev && st.Ino == r.rootIno
 }
 
 // maxMountinfo bounds a mountinfo read; the root mount comes first in a container's.
 const maxMountinfo = 1 << 20
 
-// learn reads the container's root mount from pid's mountinfo, once it succeeds.
-func (r *rootFS) learn(procDir string, pid uint32) {
+// learn reads the container's root mount from pid's mountinfo, once it succeeds, and
+// keeps a process to look through later: the container's init (vpid 1) when it is seen,
+// else the latest process while the one kept has exited.
+func (r *rootFS) learn(procDir string, pid, vpid uint32) {
 	if pid == 0 {
 		return
 	}
 	dir := fmt.Sprintf("%s/%d/", procDir, pid)
-	var st unix.Stat_t
-	if unix.Stat(dir+"root", &st) == nil {
-		if r.rootIno == 0 {
-			r.rootDev, r.rootIno = st.Dev, st.Ino
-		}
-		if st.Dev == r.rootDev && st.Ino == r.rootIno {
-			r.pid = pid
+	if r.pid == 0 || vpid == 1 || !r.inRoot(procDir, r.pid) {
+		var st unix.Stat_t
+		if unix.Stat(dir+"root", &st) == nil {
+			if !r.rootKnown {
+				r.rootKnown, r.rootDev, r.rootIno = true, st.Dev, st.Ino
+			}
+			if st.Dev == r.rootDev && st.Ino == r.rootIno {
+				r.pid = pid
+			}
 		}
 	}
 	if r.learnt {
@@ -71,11 +92,22 @@ func (r *rootFS) learn(procDir string, pid uint32) {
 		return
 	}
 	r.overlay = true
-	if up := upperDir(opts); up != "" {
-		if fi, err := os.Stat(up); err == nil && fi.IsDir() {
-			r.upper = up
+	up, lowers := overlayDirs(opts)
+	if !isDir(up) {
+		return
+	}
+	r.upper = up
+	for _, l := range lowers {
+		if !isDir(l) {
+			return
 		}
 	}
+	r.lowers = lowers
+}
+
+func isDir(p string) bool {
+	fi, err := os.Stat(p)
+	return p != "" && err == nil && fi.IsDir()
 }
 
 // rootMount finds the mount at "/" in a mountinfo listing (the last one, if mounts are
@@ -104,15 +136,23 @@ func rootMount(r io.Reader) (fstype, superOpts string, ok bool) {
 	return fstype, superOpts, ok
 }
 
-// upperDir returns the upperdir= option of an overlay mount's super-block options, with
-// the kernel's octal escapes (\040 for a space, \054 for a comma…) undone.
-func upperDir(opts string) string {
+// overlayDirs returns the upper directory and the lower ones (topmost first) named by an
+// overlay mount's super-block options (upperdir=, lowerdir=A:B, or one lowerdir+= each),
+// with the kernel's octal escapes (\040 for a space, \054 for a comma…) undone.
+func overlayDirs(opts string) (upper string, lowers lowerDirs) {
 	for _, o := range strings.Split(opts, ",") {
-		if v, ok := strings.CutPrefix(o, "upperdir="); ok {
-			return unescapeOctal(v)
+		switch k, v, _ := strings.Cut(o, "="); k {
+		case "upperdir":
+			upper = unescapeOctal(v)
+		case "lowerdir":
+			for _, l := range strings.Split(v, ":") {
+				lowers = append(lowers, unescapeOctal(l))
+			}
+		case "lowerdir+":
+			lowers = append(lowers, unescapeOctal(v))
 		}
 	}
-	return ""
+	return upper, lowers
 }
 
 func unescapeOctal(s string) string {
@@ -137,14 +177,20 @@ func isOctal(c byte) bool { return c >= '0' && c <= '7' }
 // container) is drift, and which kind: "" when it is the image's own.
 //
 // On an overlay root with a reachable upper directory, p is resolved as overlayfs would
-// resolve it, the upper directory over the image (its symbolic links followed in either):
-// a file found in the upper directory was written in the container (modified when the
-// image holds that path, new when not), one found only in the image is the image's. On
-// any other root, p is resolved in the image and its size, type and permissions compared
-// with the file the container's root holds now, through /proc/PID/root.
+// resolve it, the upper directory over the image (its index, else the overlay's lower
+// directories), symbolic links followed in either: a file found in the upper directory
+// was written in the container (modified when the image holds that path, new when not),
+// one found only in the image is the image's. On any other root, p is resolved in the
+// image's index and its size, type and permissions compared with the file the
+// container's root holds now, through /proc/PID/root. idx may be nil (no image known).
 func (r *rootFS) driftOf(idx *fileIndex, procDir string, p string, pids ...uint32) string {
-	if r.upper != "" {
+	switch {
+	case r.upper != "" && idx != nil:
 		return mergedDrift(r.upper, idx, p)
+	case r.upper != "" && r.lowers != nil:
+		return mergedDrift(r.upper, r.lowers, p)
+	case idx == nil:
+		return ""
 	}
 	f := idx.resolve(p, 0)
 	if f == nil || f.Mode.IsDir() {
@@ -220,15 +266,93 @@ func unixPerm(m fs.FileMode) uint32 {
 	return p
 }
 
-// mergedDrift resolves p through an overlay's upper directory over the image's index.
+// layers are what lies below a container's writable layer: the image's file index, or
+// an overlay's lower directories as the runtime unpacked the image on the host.
+type layers interface {
+	// entry is what the layers hold at p, whose directories are resolved; nil: nothing.
+	entry(p string) *image.File
+}
+
+func (fi *fileIndex) entry(p string) *image.File { return fi.files[p] }
+
+// lowerDirs are an overlay's lower directories, the topmost first.
+type lowerDirs []string
+
+// entry looks p up layer by layer: the first that holds it decides, and a whiteout there
+// means the image deleted it.
+func (l lowerDirs) entry(p string) *image.File {
+	for _, dir := range l {
+		st, link, err := lstatBeneath(dir, p)
+		if err != nil {
+			continue // not in this layer (or behind a link of its own, which a layer above hides)
+		}
+		if st.Mode&unix.S_IFMT == unix.S_IFCHR && st.Rdev == 0 {
+			return nil
+		}
+		return &image.File{Path: p, Mode: statMode(st), Size: st.Size, Link: link}
+	}
+	return nil
+}
+
+// statMode converts stat(2)'s mode to the fs.FileMode an image index carries.
+func statMode(st unix.Stat_t) fs.FileMode {
+	m := fs.FileMode(st.Mode & 0o777)
+	switch st.Mode & unix.S_IFMT {
+	case unix.S_IFDIR:
+		m |= fs.ModeDir
+	case unix.S_IFLNK:
+		m |= fs.ModeSymlink
+	case unix.S_IFCHR:
+		m |= fs.ModeDevice | fs.ModeCharDevice
+	case unix.S_IFBLK:
+		m |= fs.ModeDevice
+	case unix.S_IFIFO:
+		m |= fs.ModeNamedPipe
+	case unix.S_IFSOCK:
+		m |= fs.ModeSocket
+	}
+	return m
+}
+
+// lstatBeneath stats p below dir without following any symbolic link, the last element's
+// included (whose target it returns): what a container wrote into its layer cannot lead
+// the lookup elsewhere on the host.
+func lstatBeneath(dir, p string) (unix.Stat_t, string, error) {
+	var st unix.Stat_t
+	dfd, err := unix.Open(dir, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return st, "", err
+	}
+	defer func() { _ = unix.Close(dfd) }()
+	fd, err := unix.Openat2(dfd, strings.TrimPrefix(p, "/"), &unix.OpenHow{
+		Flags:   unix.O_PATH | unix.O_NOFOLLOW | unix.O_CLOEXEC,
+		Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_SYMLINKS,
+	})
+	if err != nil {
+		return st, "", err
+	}
+	defer func() { _ = unix.Close(fd) }()
+	if err := unix.Fstat(fd, &st); err != nil {
+		return st, "", err
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFLNK {
+		return st, "", nil
+	}
+	buf := make([]byte, 4096)
+	n, err := unix.Readlinkat(fd, "", buf)
+	if err != nil {
+		return st, "", err
+	}
+	return st, string(buf[:n]), nil
+}
+
+// mergedDrift resolves p through an overlay's upper directory over the layers below it.
 // Each element is looked up in the upper directory first: a whiteout there hides the
-// image's entry, a symbolic link there is followed, and a regular file there as the last
-// element is drift. Elements are looked at one by one with lstat, never by a path that
-// goes through a link the container made, so a link cannot lead the lookup out of the
-// upper directory.
-func mergedDrift(upper string, idx *fileIndex, p string) string {
+// layers' entry, a symbolic link there is followed, and a regular file there as the last
+// element is drift.
+func mergedDrift(upper string, below layers, p string) string {
 	for depth := 0; depth <= 40; depth++ {
-		next, kind, done := mergedStep(upper, idx, p)
+		next, kind, done := mergedStep(upper, below, p)
 		if done {
 			return kind
 		}
@@ -239,7 +363,7 @@ func mergedDrift(upper string, idx *fileIndex, p string) string {
 
 // mergedStep walks p until it ends or meets a symbolic link; on a link it returns the
 // path to walk next.
-func mergedStep(upper string, idx *fileIndex, p string) (next, kind string, done bool) {
+func mergedStep(upper string, below layers, p string) (next, kind string, done bool) {
 	parts := strings.Split(strings.Trim(path.Clean("/"+p), "/"), "/")
 	cur := ""
 	for i, part := range parts {
@@ -248,22 +372,17 @@ func mergedStep(upper string, idx *fileIndex, p string) (next, kind string, done
 		}
 		cur += "/" + part
 		last := i == len(parts)-1
-		var st unix.Stat_t
-		if err := unix.Lstat(upper+cur, &st); err == nil {
+		if st, link, err := lstatBeneath(upper, cur); err == nil {
 			switch st.Mode & unix.S_IFMT {
 			case unix.S_IFCHR:
 				if st.Rdev == 0 && last {
 					// A whiteout: the image's file was deleted since it ran, so what ran
 					// may not have been the image's.
-					return "", modifiedIfInImage(idx, cur), true
+					return "", modifiedIfBelow(below, cur), true
 				}
 				return "", driftNew, true
 			case unix.S_IFLNK:
-				target, err := os.Readlink(upper + cur)
-				if err != nil {
-					return "", driftNew, true
-				}
-				return linkTarget(cur, target, parts[i+1:]), "", false
+				return linkTarget(cur, link, parts[i+1:]), "", false
 			case unix.S_IFDIR:
 				if last {
 					return "", "", true
@@ -276,13 +395,16 @@ func mergedStep(upper string, idx *fileIndex, p string) (next, kind string, done
 				if metacopy(upper + cur) {
 					// Only the attributes were copied up (chmod, chown): the content is
 					// still the image's.
-					return "", inImage(idx, cur), true
+					if modifiedIfBelow(below, cur) == driftModified {
+						return "", "", true
+					}
+					return "", driftNew, true
 				}
-				return "", modifiedIfInImage(idx, cur), true
+				return "", modifiedIfBelow(below, cur), true
 			}
 			return "", driftNew, true
 		}
-		f := idx.files[cur]
+		f := below.entry(cur)
 		switch {
 		case f == nil:
 			return "", driftNew, true
@@ -297,17 +419,9 @@ func mergedStep(upper string, idx *fileIndex, p string) (next, kind string, done
 	return "", "", true // "/" itself
 }
 
-// inImage is "" when the image holds a file at p, else new.
-func inImage(idx *fileIndex, p string) string {
-	if f := idx.files[p]; f != nil && !f.Mode.IsDir() {
-		return ""
-	}
-	return driftNew
-}
-
-// modifiedIfInImage is modified when the image holds a file at p, else new.
-func modifiedIfInImage(idx *fileIndex, p string) string {
-	if f := idx.files[p]; f != nil && !f.Mode.IsDir() {
+// modifiedIfBelow is modified when the layers below hold a file at p, else new.
+func modifiedIfBelow(below layers, p string) string {
+	if f := below.entry(p); f != nil && !f.Mode.IsDir() {
 		return driftModified
 	}
 	return driftNew

@@ -30,8 +30,8 @@ func TestRootMount(t *testing.T) {
 		}
 		fstype, opts, ok := rootMount(f)
 		_ = f.Close()
-		if !ok || fstype != c.fstype || upperDir(opts) != c.upper {
-			t.Errorf("%s: %q %q %v, upper %q", c.file, fstype, opts, ok, upperDir(opts))
+		if !ok || fstype != c.fstype || upperOf(opts) != c.upper {
+			t.Errorf("%s: %q %q %v, upper %q", c.file, fstype, opts, ok, upperOf(opts))
 		}
 	}
 	if _, _, ok := rootMount(strings.NewReader("21 26 0:20 / /proc rw - proc proc rw\n")); ok {
@@ -164,7 +164,7 @@ func TestRootFSLearnsOverlay(t *testing.T) {
 		strings.ReplaceAll(up, " ", `\040`) + ",workdir=/w\n"
 	proc := fakeProc(t, "4242", mi, t.TempDir())
 	var r rootFS
-	r.learn(proc, 4242)
+	r.learn(proc, 4242, 1)
 	if !r.learnt || !r.overlay || r.upper != up || r.pid != 4242 {
 		t.Fatalf("learnt %+v", r)
 	}
@@ -175,13 +175,13 @@ func TestRootFSLearnsOverlay(t *testing.T) {
 	// namespace): the size comparison takes over.
 	proc = fakeProc(t, "7", "1 0 0:9 / / rw - overlay overlay rw,upperdir=/nonexistent/diff\n", t.TempDir())
 	var r2 rootFS
-	r2.learn(proc, 7)
+	r2.learn(proc, 7, 1)
 	if !r2.overlay || r2.upper != "" {
 		t.Errorf("learnt %+v", r2)
 	}
 	// A process already gone teaches nothing; the next one does.
 	var r3 rootFS
-	r3.learn(proc, 8)
+	r3.learn(proc, 8, 3)
 	if r3.learnt {
 		t.Errorf("learnt from a missing process: %+v", r3)
 	}
@@ -217,7 +217,7 @@ func TestRootFSSizeFallback(t *testing.T) {
 	}
 	proc := fakeProc(t, "4242", "68 44 254:0 /srv/bundles/web-1/rootfs / ro - ext4 /dev/vda rw\n", root)
 	var r rootFS
-	r.learn(proc, 4242)
+	r.learn(proc, 4242, 1)
 	if !r.learnt || r.overlay {
 		t.Fatalf("learnt %+v", r)
 	}
@@ -257,9 +257,96 @@ func FuzzRootMount(f *testing.F) {
 		if !ok && (fstype != "" || opts != "") {
 			t.Fatalf("no root mount, yet %q %q", fstype, opts)
 		}
-		up := upperDir(opts)
+		up := upperOf(opts)
 		if len(up) > len(opts) {
 			t.Fatalf("unescaping grew %q into %q", opts, up)
 		}
 	})
+}
+
+func upperOf(opts string) string {
+	up, _ := overlayDirs(opts)
+	return up
+}
+
+func TestOverlayDirs(t *testing.T) {
+	up, lowers := overlayDirs(`rw,lowerdir=/l/a\040b:/l/c,upperdir=/u,workdir=/w`)
+	if up != "/u" || len(lowers) != 2 || lowers[0] != "/l/a b" || lowers[1] != "/l/c" {
+		t.Errorf("%q %q", up, lowers)
+	}
+	// Mounted through the new mount API, one layer per option.
+	up, lowers = overlayDirs(`rw,lowerdir+=/l/1,lowerdir+=/l/2,datadir+=/d,upperdir=/u,workdir=/w`)
+	if up != "/u" || len(lowers) != 2 || lowers[0] != "/l/1" || lowers[1] != "/l/2" {
+		t.Errorf("%q %q", up, lowers)
+	}
+}
+
+// TestMergedDriftOverLowerDirs: with no index of the image, the overlay's own lower
+// directories (the image's layers as the runtime unpacked them) stand in for it.
+func TestMergedDriftOverLowerDirs(t *testing.T) {
+	top, bottom := t.TempDir(), t.TempDir()
+	write := func(dir, p string, data string) {
+		t.Helper()
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(dir, p)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, p), []byte(data), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(bottom, "usr/bin/busybox", "\x7fELF")
+	write(bottom, "usr/bin/greet", "#!/bin/sh\necho hello\n")
+	write(bottom, "usr/bin/old", "#!/bin/sh\n")
+	if err := os.Symlink("usr/bin", filepath.Join(bottom, "bin")); err != nil {
+		t.Fatal(err)
+	}
+	// The top layer links /etc out to the host's /etc: a lookup must not follow it
+	// on the host.
+	if err := os.Symlink("/etc", filepath.Join(top, "etc")); err != nil {
+		t.Fatal(err)
+	}
+	write(top, "usr/bin/tool", "\x7fELF")
+	up := upperLayer(t)
+	below := lowerDirs{top, bottom}
+	cases := map[string]string{
+		"/bin/busybox":   "",
+		"/usr/bin/tool":  "",
+		"/bin/greet":     driftModified,
+		"/usr/bin/miner": driftNew,
+		"/tmp/dropper":   driftNew,
+		"/etc/passwd":    driftNew, // the link loops back to /etc inside the container
+	}
+	for p, want := range cases {
+		if got := mergedDrift(up, below, p); got != want {
+			t.Errorf("mergedDrift(%s) = %q, want %q", p, got, want)
+		}
+	}
+	if os.Geteuid() == 0 {
+		// The top layer deleted usr/bin/old: a file written there now is new.
+		if err := unix.Mknod(filepath.Join(top, "usr/bin/old"), unix.S_IFCHR, 0); err != nil {
+			t.Fatal(err)
+		}
+		write(up, "usr/bin/old", "#!/bin/sh\necho again\n")
+		if got := mergedDrift(up, below, "/usr/bin/old"); got != driftNew {
+			t.Errorf("a file the image deleted, written again = %q, want new", got)
+		}
+	}
+	// learn finds the same directories in the mountinfo.
+	mi := "1 0 0:9 / / rw - overlay overlay rw,lowerdir=" + top + ":" + bottom + ",upperdir=" + up + ",workdir=/w\n"
+	proc := fakeProc(t, "5", mi, t.TempDir())
+	var r rootFS
+	r.learn(proc, 5, 1)
+	if r.upper != up || len(r.lowers) != 2 {
+		t.Fatalf("learnt %+v", r)
+	}
+	if got := r.driftOf(nil, proc, "/bin/greet", 5); got != driftModified {
+		t.Errorf("driftOf without an index = %q", got)
+	}
+	// A lower directory this host cannot reach: no comparison at all without an index.
+	proc = fakeProc(t, "6", "1 0 0:9 / / rw - overlay overlay rw,lowerdir=/nonexistent:"+bottom+",upperdir="+up+"\n", t.TempDir())
+	var r2 rootFS
+	r2.learn(proc, 6, 1)
+	if r2.lowers != nil || r2.driftOf(nil, proc, "/bin/greet", 6) != "" {
+		t.Errorf("learnt %+v", r2)
+	}
 }

@@ -482,23 +482,32 @@ func (m *Monitor) indexLoaded(r indexResult) {
 	}
 }
 
-// checkDrift raises RT002 when an executable is not in the container's image.
+// checkDrift raises RT002 when an executable is not in the container's image, or is a
+// file of the image modified since the container started (drift.go).
 func (m *Monitor) checkDrift(e *Event, t *tracked) {
-	ix := m.indexes[t.imageRef]
-	if ix == nil {
-		return
-	}
 	// The root filesystem is learnt from a process that still runs, before the event
 	// may wait for the image's index.
-	t.root.learn(procDir, e.PID)
-	if !ix.ready {
-		if len(ix.pending) < maxPending {
-			ix.pending = append(ix.pending, pendingExec{e: *e, t: t})
-		}
-		return
+	ix := m.indexes[t.imageRef]
+	if ix == nil && t.root.learnt && t.root.lowers == nil {
+		return // neither the image's index nor its layers on this host: nothing to compare with
 	}
-	if ix.index == nil {
-		return
+	t.root.learn(procDir, e.PID, e.VPID)
+	if !t.root.learnt || !t.root.overlay && !t.root.inRoot(procDir, t.root.pid) {
+		// The process is gone already: ask the container's cgroup for one that runs.
+		t.root.learnFromCgroup(procDir, cgroupRoot(), e.CgroupParent, e.CgroupLeaf, e.Time)
+	}
+	var idx *fileIndex
+	if ix != nil {
+		if !ix.ready {
+			if len(ix.pending) < maxPending {
+				ix.pending = append(ix.pending, pendingExec{e: *e, t: t})
+			}
+			return
+		}
+		idx = ix.index
+	}
+	if idx == nil && t.root.lowers == nil {
+		return // the image could not be opened, and its layers are not on this host
 	}
 	p := m.absolute(e)
 	if strings.HasPrefix(p, "/proc/") || strings.HasPrefix(p, "/dev/fd/") {
@@ -510,7 +519,7 @@ func (m *Monitor) checkDrift(e *Event, t *tracked) {
 		m.counts.Unresolved++
 		return
 	}
-	if kind := t.root.driftOf(ix.index, procDir, p, e.PID, e.PPID); kind != "" {
+	if kind := t.root.driftOf(idx, procDir, p, e.PID, e.PPID); kind != "" {
 		m.raise(RT002, e, t, kind)
 	}
 }

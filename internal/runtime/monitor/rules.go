@@ -32,8 +32,10 @@ func Rules() []report.Rule {
 			References: []string{falcoRules}},
 		{ID: RT002, Aliases: []string{"Drop and execute new binary in container"},
 			Severity: report.High, Category: "runtime", Title: "Executable that was not in the image ran (drift)",
-			Description: "A process ran a file that is not in the container's image: it was downloaded, written or " +
-				"copied in after the container started. Immutable containers never do this; attackers' tooling usually does.",
+			Description: "A process ran a file that is not in the container's image, or one the image holds but that " +
+				"was written over or replaced after the container started: it was downloaded, written or copied in. " +
+				"The alert's evt.drift says which (new or modified). Immutable containers never do this; attackers' " +
+				"tooling usually does.",
 			Remediation: "Rebuild the image with the tool in it if it is needed, make the root filesystem " +
 				"read-only, and find how the file got there.",
 			References: []string{falcoRules}},

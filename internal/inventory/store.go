@@ -12,6 +12,9 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
 )
 
 // sqlStore is the Store over database/sql; SQLite and PostgreSQL differ only in their
@@ -51,7 +54,7 @@ func (s *sqlStore) AddAll(ctx context.Context, imgs []*Image) ([]bool, error) {
 			return nil, errors.New("inventory: an image needs a digest or a reference")
 		}
 	}
-	tx, done, err := s.beginAdd(ctx)
+	tx, conn, done, err := s.beginAdd(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -66,7 +69,7 @@ func (s *sqlStore) AddAll(ctx context.Context, imgs []*Image) ([]bool, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := s.addPackages(ctx, tx, imgs, ids, added); err != nil {
+	if err := s.addPackages(ctx, tx, conn, imgs, ids, added); err != nil {
 		return nil, err
 	}
 	return added, tx.Commit()
@@ -155,18 +158,22 @@ type imageLayer struct {
 // thousands of images that journal was a third of the CPU of an add. The rows an add
 // links to are the images its own transaction created. done restores the setting
 // (the pragma is ignored inside a transaction, hence the connection of its own).
-func (s *sqlStore) beginAdd(ctx context.Context) (*sql.Tx, func(), error) {
-	if s.d.dollar {
-		tx, err := s.db.BeginTx(ctx, nil)
-		return tx, func() {}, err
-	}
+func (s *sqlStore) beginAdd(ctx context.Context) (*sql.Tx, *sql.Conn, func(), error) {
 	conn, err := s.db.Conn(ctx)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
+	}
+	if s.d.dollar {
+		tx, err := conn.BeginTx(ctx, nil)
+		if err != nil {
+			_ = conn.Close()
+			return nil, nil, nil, err
+		}
+		return tx, conn, func() { _ = conn.Close() }, nil
 	}
 	if _, err := conn.ExecContext(ctx, `PRAGMA foreign_keys = OFF`); err != nil {
 		_ = conn.Close()
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	done := func() {
 		if _, err := conn.ExecContext(context.WithoutCancel(ctx), `PRAGMA foreign_keys = ON`); err != nil {
@@ -178,9 +185,9 @@ func (s *sqlStore) beginAdd(ctx context.Context) (*sql.Tx, func(), error) {
 	tx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
 		done()
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	return tx, done, nil
+	return tx, conn, done, nil
 }
 
 // insertImage records the image row, or updates the reference of one recorded before
@@ -338,7 +345,7 @@ var (
 
 // addPackages links the new images to their components, creating the components
 // none of the images had before, in one pass for the whole batch.
-func (s *sqlStore) addPackages(ctx context.Context, tx *sql.Tx, imgs []*Image, ids []int64, added []bool) error {
+func (s *sqlStore) addPackages(ctx context.Context, tx *sql.Tx, conn *sql.Conn, imgs []*Image, ids []int64, added []bool) error {
 	type link struct {
 		image int64
 		ident string
@@ -364,8 +371,29 @@ func (s *sqlStore) addPackages(ctx context.Context, tx *sql.Tx, imgs []*Image, i
 	if err != nil {
 		return err
 	}
+	if s.d.dollar {
+		return copyRows(ctx, conn, linksTable, len(links), func(i int) []any {
+			return []any{links[i].image, comp[links[i].ident], int32(links[i].p.LayerIndex), links[i].p.Path} //nolint:gosec // layer indexes are small
+		})
+	}
 	return s.insertRows(ctx, tx, linksTable, len(links), func(i int) []any {
 		return []any{links[i].image, comp[links[i].ident], links[i].p.LayerIndex, links[i].p.Path}
+	})
+}
+
+// copyRows sends n rows with PostgreSQL's COPY, in the transaction open on conn: the
+// rows stream in the binary format and the server writes them in batches, without
+// planning or executing a statement per row set.
+func copyRows(ctx context.Context, conn *sql.Conn, t table, n int, row func(int) []any) error {
+	return conn.Raw(func(dc any) error {
+		c, ok := dc.(*stdlib.Conn)
+		if !ok {
+			return fmt.Errorf("inventory: COPY needs a pgx connection, got %T", dc)
+		}
+		_, err := c.Conn().CopyFrom(ctx, pgx.Identifier{t.name}, t.cols, pgx.CopyFromSlice(n, func(i int) ([]any, error) {
+			return row(i), nil
+		}))
+		return err
 	})
 }
 

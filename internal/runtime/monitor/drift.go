@@ -318,12 +318,21 @@ func statMode(st unix.Stat_t) fs.FileMode {
 // included (whose target it returns): what a container wrote into its layer cannot lead
 // the lookup elsewhere on the host.
 func lstatBeneath(dir, p string) (unix.Stat_t, string, error) {
-	var st unix.Stat_t
-	dfd, err := unix.Open(dir, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	dfd, err := openDir(dir)
 	if err != nil {
-		return st, "", err
+		return unix.Stat_t{}, "", err
 	}
 	defer func() { _ = unix.Close(dfd) }()
+	return lstatAt(dfd, p)
+}
+
+func openDir(dir string) (int, error) {
+	return unix.Open(dir, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+}
+
+// lstatAt is lstatBeneath below an open directory.
+func lstatAt(dfd int, p string) (unix.Stat_t, string, error) {
+	var st unix.Stat_t
 	fd, err := unix.Openat2(dfd, strings.TrimPrefix(p, "/"), &unix.OpenHow{
 		Flags:   unix.O_PATH | unix.O_NOFOLLOW | unix.O_CLOEXEC,
 		Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_SYMLINKS,
@@ -351,8 +360,13 @@ func lstatBeneath(dir, p string) (unix.Stat_t, string, error) {
 // layers' entry, a symbolic link there is followed, and a regular file there as the last
 // element is drift.
 func mergedDrift(upper string, below layers, p string) string {
+	ufd, err := openDir(upper)
+	if err != nil {
+		return "" // the upper directory is gone: the container with it
+	}
+	defer func() { _ = unix.Close(ufd) }()
 	for depth := 0; depth <= 40; depth++ {
-		next, kind, done := mergedStep(upper, below, p)
+		next, kind, done := mergedStep(upper, ufd, below, p)
 		if done {
 			return kind
 		}
@@ -363,7 +377,7 @@ func mergedDrift(upper string, below layers, p string) string {
 
 // mergedStep walks p until it ends or meets a symbolic link; on a link it returns the
 // path to walk next.
-func mergedStep(upper string, below layers, p string) (next, kind string, done bool) {
+func mergedStep(upper string, ufd int, below layers, p string) (next, kind string, done bool) {
 	parts := strings.Split(strings.Trim(path.Clean("/"+p), "/"), "/")
 	cur := ""
 	for i, part := range parts {
@@ -372,7 +386,7 @@ func mergedStep(upper string, below layers, p string) (next, kind string, done b
 		}
 		cur += "/" + part
 		last := i == len(parts)-1
-		if st, link, err := lstatBeneath(upper, cur); err == nil {
+		if st, link, err := lstatAt(ufd, cur); err == nil {
 			switch st.Mode & unix.S_IFMT {
 			case unix.S_IFCHR:
 				if st.Rdev == 0 && last {

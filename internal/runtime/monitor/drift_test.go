@@ -350,3 +350,46 @@ func TestMergedDriftOverLowerDirs(t *testing.T) {
 		t.Errorf("learnt %+v", r2)
 	}
 }
+
+// BenchmarkDrift is RT002's cost per exec in a container, beyond the index lookup it
+// always did: the overlay walk (upper directory over the index), and the size check
+// through a process's root.
+func BenchmarkDrift(b *testing.B) {
+	idx := testIndex()
+	up := b.TempDir()
+	if err := os.MkdirAll(filepath.Join(up, "usr/bin"), 0o755); err != nil {
+		b.Fatal(err)
+	}
+	b.Run("overlay", func(b *testing.B) {
+		for b.Loop() {
+			if mergedDrift(up, idx, "/bin/ls") != "" {
+				b.Fatal("drift")
+			}
+		}
+	})
+	b.Run("size", func(b *testing.B) {
+		var r rootFS
+		r.learn("/proc", uint32(os.Getpid()), 0)
+		host := &fileIndex{files: map[string]*image.File{}}
+		exe, err := os.Executable()
+		if err != nil {
+			b.Fatal(err)
+		}
+		fi, err := os.Stat(exe)
+		if err != nil {
+			b.Fatal(err)
+		}
+		host.files[exe] = &image.File{Path: exe, Mode: fi.Mode(), Size: fi.Size()}
+		for d := filepath.Dir(exe); ; d = filepath.Dir(d) {
+			host.files[d] = &image.File{Path: d, Mode: fs.ModeDir | 0o755}
+			if d == "/" {
+				break
+			}
+		}
+		for b.Loop() {
+			if r.driftOf(host, "/proc", exe, uint32(os.Getpid())) != "" {
+				b.Fatal("drift")
+			}
+		}
+	})
+}

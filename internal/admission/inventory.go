@@ -1,6 +1,7 @@
 package admission
 
 import (
+	"bytes"
 	"context"
 	"log/slog"
 	"strconv"
@@ -9,9 +10,12 @@ import (
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 	admissionv1 "k8s.io/api/admission/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/charterhq/charter/internal/image"
 	"github.com/charterhq/charter/internal/inventory"
 )
 
@@ -44,6 +48,8 @@ const (
 	inventoryErrorLogEvery = 10 * time.Second
 	// inventoryCloseGrace bounds the writes of what is still queued at Close.
 	inventoryCloseGrace = 5 * time.Second
+	// platformLookupTimeout bounds the registry lookup of an index's platform images.
+	platformLookupTimeout = 2 * time.Second
 	// maxPlaces bounds the places remembered for deduplication.
 	maxPlaces = 100_000
 )
@@ -63,7 +69,7 @@ type recorder struct {
 	now     func() time.Time
 	log     *slog.Logger
 	metrics *metrics
-	queue   chan inventory.Deployment
+	queue   chan queued
 	stop    chan struct{}
 	done    chan struct{}
 	once    sync.Once
@@ -71,16 +77,29 @@ type recorder struct {
 	mu   sync.Mutex
 	next map[place]time.Time // a place is not queued again before this time
 
-	// the writer's own: how many failures were not logged since the last line
+	// the writer's own: how many failures were not logged since the last line, and the
+	// platform images of the image indexes it has seen
 	lastLogged time.Time
 	unlogged   int
+	platforms  func(ctx context.Context, ref, digest string) ([]string, error)
+	children   map[string][]string
+}
+
+// queued is a place waiting to be written, with the image reference it was admitted
+// by (the repository an index's platform images are looked up in).
+type queued struct {
+	dep inventory.Deployment
+	ref string
 }
 
 func newRecorder(cfg *Config, m *metrics, logger *slog.Logger) *recorder {
 	r := &recorder{
 		store: cfg.Inventory, cluster: cfg.Cluster, refresh: cfg.InventoryRefresh, now: cfg.Now, log: logger, metrics: m,
-		queue: make(chan inventory.Deployment, cfg.InventoryQueue), stop: make(chan struct{}), done: make(chan struct{}),
-		next: map[place]time.Time{},
+		queue: make(chan queued, cfg.InventoryQueue), stop: make(chan struct{}), done: make(chan struct{}),
+		next: map[place]time.Time{}, children: map[string][]string{},
+		platforms: func(ctx context.Context, ref, digest string) ([]string, error) {
+			return platformImages(ctx, ref, digest, cfg.Image)
+		},
 	}
 	m.registerInventory(func() float64 { return float64(len(r.queue)) })
 	go r.run()
@@ -108,7 +127,7 @@ func (r *recorder) record(req *admissionv1.AdmissionRequest, d *decision) int {
 		}
 		dep := inventory.Deployment{Digest: digest, Cluster: r.cluster, Namespace: d.namespace, Workload: d.workload, LastSeen: now.UTC()}
 		select {
-		case r.queue <- dep:
+		case r.queue <- queued{dep, img.Image}:
 		default:
 			r.release(p)
 			r.metrics.inventoryDropped.Inc()
@@ -194,8 +213,8 @@ func (r *recorder) run() {
 	defer close(r.done)
 	for {
 		select {
-		case dep := <-r.queue:
-			r.write(dep)
+		case q := <-r.queue:
+			r.write(q)
 		case <-r.stop:
 			r.drain()
 			return
@@ -208,26 +227,97 @@ func (r *recorder) drain() {
 	deadline := time.Now().Add(inventoryCloseGrace)
 	for {
 		select {
-		case dep := <-r.queue:
+		case q := <-r.queue:
 			if time.Now().After(deadline) {
 				r.metrics.inventoryDropped.Inc()
 				continue
 			}
-			r.write(dep)
+			r.write(q)
 		default:
 			return
 		}
 	}
 }
 
-func (r *recorder) write(dep inventory.Deployment) {
+// write records one place: the admitted digest and, when it names a multi-platform
+// image, each of its platform images (charter inventory add records the platform image
+// it reads, by the platform image's digest).
+func (r *recorder) write(q queued) {
 	ctx, cancel := context.WithTimeout(context.Background(), inventoryWriteTimeout)
-	err := r.store.RecordDeployment(ctx, dep)
-	cancel()
+	defer cancel()
+	err := r.store.RecordDeployment(ctx, q.dep)
+	if err == nil {
+		for _, child := range r.platformDigests(ctx, q) {
+			d := q.dep
+			d.Digest = child
+			if err = r.store.RecordDeployment(ctx, d); err != nil {
+				break
+			}
+		}
+	}
 	if err == nil {
 		r.metrics.inventoryWrites.WithLabelValues("ok").Inc()
 		return
 	}
+	r.failed(q.dep, err)
+}
+
+// platformDigests returns the platform images of q's digest when it is an image index,
+// asking the registry once per digest (an index never changes). A failed lookup records
+// the index's digest alone, and is tried again the next time the place is written.
+func (r *recorder) platformDigests(ctx context.Context, q queued) []string {
+	if got, ok := r.children[q.dep.Digest]; ok {
+		return got
+	}
+	lctx, cancel := context.WithTimeout(ctx, platformLookupTimeout)
+	got, err := r.platforms(lctx, q.ref, q.dep.Digest)
+	cancel()
+	if err != nil {
+		r.log.Debug("inventory: cannot list the platform images of an image", "image", q.ref, "digest", q.dep.Digest, "err", err)
+		return nil
+	}
+	if len(r.children) >= maxPlaces {
+		clear(r.children)
+	}
+	r.children[q.dep.Digest] = got
+	return got
+}
+
+// platformImages lists the digests of the platform images of the index ref's
+// repository holds at digest, or none when digest names a single image. Attestation
+// manifests (platform unknown/unknown) are not images that run.
+func platformImages(ctx context.Context, ref, digest string, opts image.Options) ([]string, error) {
+	r, err := name.ParseReference(ref)
+	if err != nil {
+		return nil, err
+	}
+	reg, err := image.ParseRegistry(r.Context().Name()+"@"+digest, opts)
+	if err != nil {
+		return nil, err
+	}
+	desc, err := remote.Get(reg.Ref, append(reg.Options[:len(reg.Options):len(reg.Options)], remote.WithContext(ctx))...)
+	if err != nil {
+		return nil, reg.Error(err)
+	}
+	if !desc.MediaType.IsIndex() {
+		return []string{}, nil
+	}
+	idx, err := v1.ParseIndexManifest(bytes.NewReader(desc.Manifest))
+	if err != nil {
+		return nil, err
+	}
+	out := []string{}
+	for _, m := range idx.Manifests {
+		if !m.MediaType.IsImage() || m.Platform != nil && m.Platform.OS == "unknown" {
+			continue
+		}
+		out = append(out, m.Digest.String())
+	}
+	return out, nil
+}
+
+// failed counts and logs a write that failed, and makes its place due again soon.
+func (r *recorder) failed(dep inventory.Deployment, err error) {
 	r.metrics.inventoryWrites.WithLabelValues("error").Inc()
 	now := r.now()
 	r.retryAt(place{dep.Digest, dep.Namespace, dep.Workload}, now.Add(min(r.refresh, inventoryRetry)))

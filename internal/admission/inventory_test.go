@@ -12,6 +12,10 @@ import (
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	admissionv1 "k8s.io/api/admission/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -19,6 +23,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/charterhq/charter/internal/inventory"
+	"github.com/charterhq/charter/internal/sign"
 	"github.com/charterhq/charter/internal/testutil"
 )
 
@@ -324,6 +329,59 @@ func TestInventoryStoreErrorNeverDenies(t *testing.T) {
 	}
 	if !strings.Contains(out, "DaemonSet/a") || !strings.Contains(out, "database is closed") {
 		t.Errorf("the log line does not name the place and the error:\n%s", out)
+	}
+}
+
+// TestInventoryRecordsPlatformImagesOfAnIndex admits a multi-platform image: the
+// index's digest (what was verified) and each platform image's digest (what charter
+// inventory add records) run there; its attestation manifest does not.
+func TestInventoryRecordsPlatformImagesOfAnIndex(t *testing.T) {
+	store := openInventory(t)
+	f := newFixtureConfig(t, "", func(c *Config) { c.Inventory = store })
+	var children []string
+	idx := v1.ImageIndex(empty.Index)
+	for _, p := range []v1.Platform{{OS: "linux", Architecture: "amd64"}, {OS: "linux", Architecture: "arm64"}, {OS: "unknown", Architecture: "unknown"}} {
+		img, err := random.Image(64, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d, err := img.Digest()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.OS != "unknown" {
+			children = append(children, d.String())
+		}
+		idx = mutate.AppendManifests(idx, mutate.IndexAddendum{Add: img, Descriptor: v1.Descriptor{Platform: &p}})
+	}
+	ref := f.reg.host + "/shop/multi:1.0"
+	r, err := name.ParseReference(ref, name.Insecure)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.WriteIndex(r, idx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sign.Sign(context.Background(), ref, f.key, sign.Options{Image: f.opts}); err != nil {
+		t.Fatal(err)
+	}
+	if resp := f.admit("/validate", reviewOf(t, hardenedPod(ref), podGVK, "shop")); !resp.Allowed {
+		t.Fatalf("denied: %s", message(resp))
+	}
+	if err := f.srv.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range append([]string{f.digestOf(ref)}, children...) {
+		if got := deploymentsOf(t, store, d); fmt.Sprint(got) != "[Pod/web]" {
+			t.Errorf("%s runs in %v, want Pod/web", d, got)
+		}
+	}
+	imgs, err := store.Images(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(imgs) != 3 {
+		t.Errorf("%d images (each added to see its places), want 3", len(imgs))
 	}
 }
 

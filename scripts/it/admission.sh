@@ -12,6 +12,8 @@
 #   - with the registry down, an unchecked image is denied (fail closed) except in the
 #     namespace whose failure policy is open; cached verdicts still answer
 #   - /metrics, the audit log (one JSON line per decision, no secret), SIGTERM exits 0
+#   - --inventory: the admitted image, added to a SQLite inventory beforehand, is listed
+#     as running where it was admitted (the PostgreSQL path is in scripts/it/inventory.sh)
 #
 #   scripts/it/admission.sh          # a missing tool skips, unless CI=true (then it fails)
 #   KEEP=1 scripts/it/admission.sh   # leave the scratch directory for a look afterwards
@@ -115,9 +117,11 @@ admission:
 YAML
 SVC=charter-admission NS=charter-system
 "$CHARTER" admission certs --service $SVC --namespace $NS --out tls >cabundle 2>certs.log
+"$CHARTER" inventory add --db inventory.db --insecure-registry "$REG" "registry:$SIGNED" >/dev/null
 PORT=$(free_port 17500 17999)
 "$CHARTER" admission serve --listen "127.0.0.1:$PORT" --tls-cert tls/tls.crt --tls-key tls/tls.key \
-  --charter charter.yaml --insecure-registry "$REG" --tls-reload-interval 1s >audit.log 2>serve.log &
+  --charter charter.yaml --insecure-registry "$REG" --tls-reload-interval 1s \
+  --inventory inventory.db --cluster it >audit.log 2>serve.log &
 SERVE_PID=$!
 HOST=$SVC.$NS.svc
 URL=https://$HOST:$PORT
@@ -210,13 +214,16 @@ review legacy "$LATER" | post validate | check "registry down: fail-open namespa
 
 kcurl "$URL/metrics" | check "metrics" 'charter_admission_decisions_total{decision="allow",endpoint="validate"}' \
   'charter_admission_decisions_total{decision="error",endpoint="validate"} 2' 'charter_admission_cache_total{result="hit"}' \
-  'charter_admission_registry_errors_total' 'charter_admission_request_duration_seconds_bucket'
+  'charter_admission_registry_errors_total' 'charter_admission_request_duration_seconds_bucket' \
+  'charter_admission_inventory_writes_total{result="ok"} 1' 'charter_admission_inventory_dropped_total 0'
 
 kill -TERM "$SERVE_PID"
 rc=0
 wait "$SERVE_PID" || rc=$?
 SERVE_PID=
 echo "exit $rc" | check "SIGTERM: graceful exit 0" "exit 0"
+"$CHARTER" inventory list --db inventory.db | check "inventory: the admitted image runs where it was admitted" \
+  "$SIGNED" 'it/shop/Pod/web' '1 image(s)'
 lines=$(grep -c '"msg":"admission"' audit.log || true)
 echo "audit lines $lines" | check "one audit line per decision" "audit lines 13"
 if grep -q 'ghp_abcdefghij' audit.log serve.log; then

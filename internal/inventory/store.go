@@ -524,6 +524,8 @@ func sourceKey(p *Package) string {
 	return NameKey(p.SourceName)
 }
 
+// RecordDeployment only widens a place's first-seen to last-seen span: sightings can
+// arrive out of order (webhook replicas, a write retried later).
 func (s *sqlStore) RecordDeployment(ctx context.Context, d Deployment) error {
 	if d.Digest == "" || d.Namespace == "" || d.Workload == "" {
 		return errors.New("inventory: a deployment needs a digest, a namespace and a workload")
@@ -538,7 +540,9 @@ func (s *sqlStore) RecordDeployment(ctx context.Context, d Deployment) error {
 	}
 	_, err := s.db.ExecContext(ctx, s.d.bind(`INSERT INTO deployments (digest, cluster, namespace, workload, first_seen, last_seen)
 		VALUES (?, ?, ?, ?, ?, ?)
-		ON CONFLICT (digest, cluster, namespace, workload) DO UPDATE SET last_seen = excluded.last_seen`),
+		ON CONFLICT (digest, cluster, namespace, workload) DO UPDATE SET
+			first_seen = CASE WHEN excluded.first_seen < deployments.first_seen THEN excluded.first_seen ELSE deployments.first_seen END,
+			last_seen = CASE WHEN excluded.last_seen > deployments.last_seen THEN excluded.last_seen ELSE deployments.last_seen END`),
 		d.Digest, d.Cluster, d.Namespace, d.Workload, first.UTC(), seen.UTC())
 	if err != nil {
 		return fmt.Errorf("recording deployment of %s in %s/%s: %w", d.Digest, d.Namespace, d.Workload, err)

@@ -328,8 +328,11 @@ func testDeployments(t *testing.T, s Store, _ string) {
 	for _, d := range []Deployment{
 		{Digest: digestA, Cluster: "prod-eu", Namespace: "payments", Workload: "Deployment/api", LastSeen: t1},
 		{Digest: digestA, Cluster: "prod-eu", Namespace: "payments", Workload: "Deployment/api", LastSeen: t2},
+		// an older sighting written late (another webhook replica) moves nothing back
+		{Digest: digestA, Cluster: "prod-eu", Namespace: "payments", Workload: "Deployment/api", LastSeen: t1.Add(time.Hour)},
 		{Digest: digestA, Cluster: "prod-us", Namespace: "payments", Workload: "Deployment/api", LastSeen: t1},
-		{Digest: "sha256:dddd", Namespace: "batch", Workload: "CronJob/report", LastSeen: t1}, // not in the inventory yet
+		{Digest: digestA, Cluster: "prod-us", Namespace: "payments", Workload: "Deployment/api", LastSeen: t1.Add(-time.Hour)}, // seen earlier
+		{Digest: "sha256:dddd", Namespace: "batch", Workload: "CronJob/report", LastSeen: t1},                                  // not in the inventory yet
 	} {
 		if err := s.RecordDeployment(ctx, d); err != nil {
 			t.Fatal(err)
@@ -343,7 +346,8 @@ func testDeployments(t *testing.T, s Store, _ string) {
 		t.Fatal(res, err)
 	}
 	deps := res[0].Image.Deployments
-	if len(deps) != 2 || deps[0].Cluster != "prod-eu" || !deps[0].FirstSeen.Equal(t1) || !deps[0].LastSeen.Equal(t2) || deps[1].Cluster != "prod-us" {
+	if len(deps) != 2 || deps[0].Cluster != "prod-eu" || !deps[0].FirstSeen.Equal(t1) || !deps[0].LastSeen.Equal(t2) || deps[1].Cluster != "prod-us" ||
+		!deps[1].FirstSeen.Equal(t1.Add(-time.Hour)) || !deps[1].LastSeen.Equal(t1) {
 		t.Errorf("deployments = %+v", deps)
 	}
 	imgs, err := s.Images(ctx)

@@ -6,7 +6,9 @@
 # enforcement (--enforce kill), the proc connector fallback, and a plain runc container
 # whose bundle carries containerd's Kubernetes annotations (pod, namespace and container
 # names in the alerts, --container by namespace/pod/container, a modified file found by
-# its size). Needs root (eBPF). Installs what it needs, stops what it starts.
+# its size), and a container under a private containerd with the same annotations (names
+# from the shim's state, RT002 against the snapshotter's layers). Needs root (eBPF).
+# Installs what it needs, stops what it starts.
 #
 #   scripts/it/monitor.sh          # a missing tool skips, unless CI=true (then it fails)
 #   KEEP=1 scripts/it/monitor.sh   # leave the scratch directory for a look afterwards
@@ -20,18 +22,28 @@ DOCKERD_PID= # set by start_dockerd, read by stop_dockerd
 export DOCKERD_PID
 MON_PID=
 RUNC_ID=charter-it-mon-$$
+CTRD_PID=
+CTR_ID=charter-it-ctr-$$
 IMG=charter-it/busybox-monitor:1
 
 log() { printf 'it/monitor: %s\n' "$*" >&2; }
 # shellcheck source=lib/common.sh
 . scripts/it/lib/common.sh
 fail() { log "FAIL: $*"; exit 1; }
+# ctr_ talks to the private containerd (started near the end), in the CRI's namespace.
+ctr_() { ctr -a "$DIR/ctrd/c.sock" -n k8s.io "$@"; }
 
 cleanup() {
   local rc=$?
   set +e
   [ -n "$MON_PID" ] && kill "$MON_PID" 2>/dev/null && wait "$MON_PID" 2>/dev/null
   runc delete -f "$RUNC_ID" >/dev/null 2>&1
+  if [ -n "$CTRD_PID" ]; then
+    ctr_ tasks kill -s KILL "$CTR_ID" >/dev/null 2>&1
+    for _ in $(seq 1 20); do ctr_ tasks rm "$CTR_ID" >/dev/null 2>&1 && break; sleep 0.2; done
+    ctr_ containers rm "$CTR_ID" >/dev/null 2>&1
+    kill "$CTRD_PID" 2>/dev/null && wait "$CTRD_PID" 2>/dev/null
+  fi
   stop_dockerd "$DIR"
   if [ "${KEEP:-}" = 1 ]; then log "kept $DIR"; else rm -rf "$DIR" 2>/dev/null; fi
   exit "$rc"
@@ -41,13 +53,13 @@ trap 'exit 130' INT TERM
 
 [ "$(id -u)" = 0 ] || missing "the monitor's eBPF programs need root"
 need_install=0
-for tool in dockerd runc busybox; do command -v "$tool" >/dev/null || need_install=1; done
+for tool in dockerd runc busybox containerd ctr; do command -v "$tool" >/dev/null || need_install=1; done
 if [ "$need_install" = 1 ] && command -v apt-get >/dev/null; then
-  log "installing docker.io, runc, busybox-static"
+  log "installing docker.io, runc, containerd, busybox-static"
   export DEBIAN_FRONTEND=noninteractive
-  apt-get install -y -qq --no-install-recommends docker.io runc busybox-static >"$DIR/apt.log" 2>&1 \
-    || { apt-get update -qq >>"$DIR/apt.log" 2>&1 && apt-get install -y -qq --no-install-recommends docker.io runc busybox-static >>"$DIR/apt.log" 2>&1; } \
-    || { tail -n 20 "$DIR/apt.log" >&2; missing "could not install docker.io runc busybox-static"; }
+  apt-get install -y -qq --no-install-recommends docker.io runc containerd busybox-static >"$DIR/apt.log" 2>&1 \
+    || { apt-get update -qq >>"$DIR/apt.log" 2>&1 && apt-get install -y -qq --no-install-recommends docker.io runc containerd busybox-static >>"$DIR/apt.log" 2>&1; } \
+    || { tail -n 20 "$DIR/apt.log" >&2; missing "could not install docker.io runc containerd busybox-static"; }
 fi
 command -v dockerd >/dev/null || missing "dockerd not installed (apt-get install docker.io)"
 command -v busybox >/dev/null || missing "busybox not installed (apt-get install busybox-static)"
@@ -244,4 +256,51 @@ stop_monitor 1
 alert runc RT002 "$RUNC_ID" '"proc.exepath":"/bin/cp"' && fail "RT002 for /bin/cp, which the image holds"
 grep '"evt.drift":"modified"' "$DIR/runc.jsonl" | grep -qF '"proc.exepath":"/usr/local/bin/greet"' || fail "RT002 (modified) in the runc container names another file"
 log "runc container $RUNC_ID: RT001 and RT002 (new and modified, against --image dir:…), runtime runc, pod batch/$pod container extract"
+# --- a container under containerd --------------------------------------------------------
+# A private containerd (its own root, state and socket; the CRI plugin off), the image
+# imported from the engine, a container run with the annotations containerd's CRI plugin
+# writes for a container in a pod. No engine knows it and no --image is given: its names
+# come from the shim's runc state, and RT002 compares with the overlay snapshotter's
+# layers (the lower directories of its root mount).
+{ command -v containerd && command -v ctr; } >/dev/null || missing "containerd/ctr not installed (apt-get install containerd)"
+mkdir -p "$DIR/ctrd"
+cat >"$DIR/ctrd/config.toml" <<TOML
+version = 2
+root = "$DIR/ctrd/root"
+state = "$DIR/ctrd/state"
+disabled_plugins = ["io.containerd.grpc.v1.cri"]
+[grpc]
+  address = "$DIR/ctrd/c.sock"
+[ttrpc]
+  address = "$DIR/ctrd/c.sock.ttrpc"
+TOML
+containerd --config "$DIR/ctrd/config.toml" >"$DIR/ctrd/log" 2>&1 &
+CTRD_PID=$!
+for _ in $(seq 1 60); do ctr_ version >/dev/null 2>&1 && break; sleep 0.25; done
+ctr_ version >/dev/null 2>&1 || { tail -n 20 "$DIR/ctrd/log" >&2; fail "containerd did not start"; }
+docker save "$IMG" -o "$DIR/image.tar"
+ctr_ images import "$DIR/image.tar" >/dev/null
+cpod=web-7d9f8c6b5-x2x4q
+start_monitor containerd --container "shop/$cpod/nginx"
+ctr_ run -d \
+  --annotation io.kubernetes.cri.container-type=container \
+  --annotation io.kubernetes.cri.sandbox-name=$cpod \
+  --annotation io.kubernetes.cri.sandbox-namespace=shop \
+  --annotation io.kubernetes.cri.sandbox-uid=5f0c2e1a-9b7d-4c3e-8f21-6a4d3b2c1e0f \
+  --annotation io.kubernetes.cri.container-name=nginx \
+  --annotation io.kubernetes.cri.image-name=registry.example.com/shop/web:1.25.3 \
+  "docker.io/$IMG" "$CTR_ID" >/dev/null
+ctr_ tasks exec --exec-id ls "$CTR_ID" ls / >/dev/null
+ctr_ tasks exec --exec-id write "$CTR_ID" sh -c 'printf "#!/bin/sh\necho pwned\n" >/usr/local/bin/greet'
+ctr_ tasks exec --exec-id greet "$CTR_ID" /usr/local/bin/greet >/dev/null
+wait_alert containerd RT002 "$CTR_ID" '"evt.drift":"modified"' 5 >/dev/null
+for want in "\"k8s.pod.name\":\"$cpod\"" '"k8s.ns.name":"shop"' '"container.name":"nginx"' \
+  '"container.runtime":"containerd"' '"k8s.pod.uid":"5f0c2e1a-9b7d-4c3e-8f21-6a4d3b2c1e0f"' \
+  '"container.image.repository":"registry.example.com/shop/web"'; do
+  alert containerd RT002 "$CTR_ID" "$want" || { cat "$DIR/containerd.jsonl" >&2; fail "the containerd container's alert lacks $want"; }
+done
+stop_monitor 1
+grep '"evt.drift":"modified"' "$DIR/containerd.jsonl" | grep -qF '"proc.exepath":"/usr/local/bin/greet"' || fail "RT002 (modified) in the containerd container names another file"
+alert containerd RT002 "$CTR_ID" '"proc.exepath":"/bin/ls"' && fail "RT002 for /bin/ls, which the image's layers hold"
+log "containerd container $CTR_ID: pod shop/$cpod container nginx from the shim's state, RT002 modified against the snapshotter's layers"
 log "passed"

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -59,58 +60,84 @@ func kubeNames(root string, c *Container, parent string) bool {
 	if !runcIDShape.MatchString(c.ID) {
 		return false // not a name to join into a path
 	}
-	var files []string
 	switch c.Runtime {
 	case "containerd":
-		files = containerdSpecs(root, c.ID, parent)
+		return containerdNames(root, c, parent)
 	case "cri-o":
-		files = crioSpecs(root, c.ID)
+		return specNames(c, crioSpecs(root, c.ID))
 	case "kubernetes":
 		// Kubernetes' cgroupfs driver does not say which runtime: try both.
-		files = append(containerdSpecs(root, c.ID, ""), crioSpecs(root, c.ID)...)
-	case "runc":
-		return runcNames(root, c)
-	default:
-		return false
-	}
-	for _, f := range files {
-		ann, err := specAnnotations(f)
-		if err != nil {
-			continue
+		if containerdNames(root, c, "") {
+			c.Runtime = "containerd"
+			return true
 		}
-		if applyAnnotations(c, ann) {
-			if c.Runtime == "kubernetes" {
-				c.Runtime = runtimeOfSpec(root, f)
-			}
+		if specNames(c, crioSpecs(root, c.ID)) {
+			c.Runtime = "cri-o"
+			return true
+		}
+		return false
+	case "runc":
+		return runcNames(root, filepath.Join(root, "run", "runc", c.ID, "state.json"), c)
+	}
+	return false
+}
+
+// specNames fills c from the first of files that names a pod.
+func specNames(c *Container, files []string) bool {
+	for _, f := range files {
+		if ann, err := specAnnotations(f); err == nil && applyAnnotations(c, ann) {
 			return true
 		}
 	}
 	return false
 }
 
-// containerdSpecs are the places containerd's shim keeps a container's config.json: the
-// task's bundle below the namespace (k8s.io under Kubernetes, parent outside it, then
-// any other namespace).
-func containerdSpecs(root, id, parent string) []string {
+// containerdNames reads a containerd container's names from its shim's bundle (below
+// containerd's default state directory), else from the state its shim's runc keeps
+// (/run/containerd/runc/NAMESPACE/ID, whatever containerd's own state directory).
+func containerdNames(root string, c *Container, parent string) bool {
+	namespaces := containerdNamespaces(root, parent)
 	tasks := filepath.Join(root, "run", "containerd", "io.containerd.runtime.v2.task")
+	files := make([]string, 0, len(namespaces))
+	for _, ns := range namespaces {
+		files = append(files, filepath.Join(tasks, ns, c.ID, "config.json"))
+	}
+	if specNames(c, files) {
+		return true
+	}
+	for _, ns := range namespaces {
+		if runcNames(root, filepath.Join(root, "run", "containerd", "runc", ns, c.ID, "state.json"), c) {
+			return true
+		}
+	}
+	return false
+}
+
+// containerdNamespaces are the containerd namespaces a container may be in: k8s.io (the
+// CRI's), parent (a container outside Kubernetes is in /NAMESPACE/ID), then any other
+// namespace the shims' state holds.
+func containerdNamespaces(root, parent string) []string {
 	namespaces := []string{"k8s.io"}
 	if parent != "" && parent != "k8s.io" && runcIDShape.MatchString(parent) {
 		namespaces = []string{parent, "k8s.io"}
 	}
-	if d, err := os.Open(tasks); err == nil {
+	for _, dir := range []string{
+		filepath.Join(root, "run", "containerd", "io.containerd.runtime.v2.task"),
+		filepath.Join(root, "run", "containerd", "runc"),
+	} {
+		d, err := os.Open(dir)
+		if err != nil {
+			continue
+		}
 		names, _ := d.Readdirnames(maxNamespaces)
 		_ = d.Close()
 		for _, n := range names {
-			if n != "k8s.io" && n != parent && runcIDShape.MatchString(n) {
+			if runcIDShape.MatchString(n) && !slices.Contains(namespaces, n) {
 				namespaces = append(namespaces, n)
 			}
 		}
 	}
-	files := make([]string, 0, len(namespaces))
-	for _, ns := range namespaces {
-		files = append(files, filepath.Join(tasks, ns, id, "config.json"))
-	}
-	return files
+	return namespaces
 }
 
 // crioSpecs are the places CRI-O keeps a container's config.json: the run directory of
@@ -118,13 +145,6 @@ func containerdSpecs(root, id, parent string) []string {
 func crioSpecs(root, id string) []string {
 	rel := filepath.Join("containers", "storage", "overlay-containers", id, "userdata", "config.json")
 	return []string{filepath.Join(root, "run", rel), filepath.Join(root, "var", "lib", rel)}
-}
-
-func runtimeOfSpec(root, file string) string {
-	if strings.HasPrefix(file, filepath.Join(root, "run", "containerd")+"/") {
-		return "containerd"
-	}
-	return "cri-o"
 }
 
 // runcState is the part of runc's state.json read here: runc records the spec's
@@ -135,11 +155,11 @@ type runcState struct {
 	} `json:"config"`
 }
 
-// runcNames reads a plain runc container's names: from the annotations runc recorded in
-// its state (root/run/runc/ID/state.json), else from the bundle's config.json. A runc
-// container started by a tool that writes the CRI's annotations carries the same keys.
-func runcNames(root string, c *Container) bool {
-	b, err := readCapped(filepath.Join(root, "run", "runc", c.ID, "state.json"))
+// runcNames reads a runc container's names from its state file: from the annotations
+// runc recorded there, else from the bundle's config.json it names. A runc container
+// started by a tool that writes the CRI's annotations carries the same keys.
+func runcNames(root, stateFile string, c *Container) bool {
+	b, err := readCapped(stateFile)
 	if err != nil {
 		return false
 	}

@@ -5,7 +5,8 @@
 #   1. from an OSV corpus (default: ../shared/corpora/osv: Go, RustSec, PyPA, GHSA), one
 #      OSV zip per ecosystem in the layout osv-scanner's offline mode reads, and a
 #      CycloneDX SBOM of the packages the advisories name at the versions they name
-#      (introduced, fixed, last_affected, first and last listed, one below and above);
+#      (introduced, fixed, last_affected, first and last listed, one below and above),
+#      plus every listed PyPI version that is not a PEP 440 version;
 #   2. `charter db update --source ZIP…` from those zips, then
 #      `charter scan sbom:bom.cdx.json --scanners vuln`;
 #   3. `osv-scanner scan --experimental-offline --sbom bom.cdx.json` on the same zips;
@@ -17,7 +18,7 @@
 # Prints both tools' wall time and peak RSS. osv-scanner is installed with `go install`
 # into the cache once (a few minutes).
 #
-#   scripts/bench/osv-compare.sh                   # 3,000 packages
+#   scripts/bench/osv-compare.sh                   # 3,000 packages (+76 not PEP 440)
 #   COMPONENTS=20000 scripts/bench/osv-compare.sh  # osv-scanner's JSON is then ~800 MB
 #   EXPLAIN=1 scripts/bench/osv-compare.sh         # list every difference with its reason
 #   CORPUS=DIR KEEP=1 scripts/bench/osv-compare.sh

@@ -7,7 +7,9 @@ Writes, under OUT:
   bom.cdx.json                      a CycloneDX 1.5 SBOM of the packages the advisories
                                     name, at the versions they name (introduced, fixed,
                                     last_affected, the first and last listed), plus a
-                                    version below and above each where one can be made
+                                    version below and above each where one can be made,
+                                    and every listed PyPI version that is not a PEP 440
+                                    version (matched by exact string: always compared)
 
 Usage: prepare.py CORPUS_DIR OUT_DIR [MAX_COMPONENTS]
 """
@@ -16,6 +18,8 @@ import os
 import re
 import sys
 import zipfile
+
+from compare import PEP440
 
 PURL_TYPE = {"Go": "golang", "PyPI": "pypi", "crates.io": "cargo", "npm": "npm", "Maven": "maven"}
 
@@ -26,7 +30,9 @@ def purl(eco, name, version):
         group, _, artifact = name.partition(":")
         return f"pkg:maven/{group}/{artifact}@{version}"
     if eco == "PyPI":
-        name = re.sub(r"[-_.]+", "-", name.lower())
+        # the purl spec's form: lower case, "_" as "-"; dots stay (osv-scanner v1.9.2
+        # compares this name with the advisory's as written: jw-util is not jw.util)
+        name = name.lower().replace("_", "-")
     return f"pkg:{t}/{name}@{version}"
 
 
@@ -46,6 +52,7 @@ def main():
     limit = int(sys.argv[3]) if len(sys.argv) > 3 else 20000
     by_eco = {}
     versions = {}
+    unorderable = set()  # (ecosystem, name, version) listed, not PEP 440
     for root, _, files in os.walk(corpus):
         for f in sorted(files):
             if not f.endswith(".json"):
@@ -72,6 +79,8 @@ def main():
                 listed = a.get("versions") or []
                 if listed:
                     vs.update([listed[0], listed[-1]])
+                if eco == "PyPI":
+                    unorderable.update((eco, name, v) for v in listed if not PEP440.match(v))
                 for r in a.get("ranges") or []:
                     if r.get("type") == "GIT":
                         continue
@@ -105,6 +114,12 @@ def main():
             components.append({"type": "library", "bom-ref": p, "name": name, "version": v, "purl": p})
     step = max(1, len(components) // limit)
     components = components[::step][:limit]
+    have = {c["purl"] for c in components}
+    for eco, name, v in sorted(unorderable):
+        p = purl(eco, name, v)
+        if p not in have:
+            have.add(p)
+            components.append({"type": "library", "bom-ref": p, "name": name, "version": v, "purl": p})
     bom = {
         "bomFormat": "CycloneDX",
         "specVersion": "1.5",

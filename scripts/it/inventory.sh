@@ -2,8 +2,9 @@
 # Integration tests for charter inventory against a real PostgreSQL: Debian's
 # postgresql package (installed when missing), a throwaway cluster in a temp directory
 # on 127.0.0.1, the inventory store suite (the same one SQLite passes in the default
-# `go test`), and the CLI end to end (add, query, affected, list, remove) on both
-# stores. Stops the server on exit.
+# `go test`), and the CLI end to end (add, query, affected, list, remove; and
+# `admission serve --inventory` recording where an admitted image runs) on both stores.
+# Stops the server on exit.
 #
 #   scripts/it/inventory.sh
 #   KEEP=1 scripts/it/inventory.sh   # leave the scratch directory

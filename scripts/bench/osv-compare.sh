@@ -18,7 +18,7 @@
 # Prints both tools' wall time and peak RSS. osv-scanner is installed with `go install`
 # into the cache once (a few minutes).
 #
-#   scripts/bench/osv-compare.sh                   # 3,000 packages (+76 not PEP 440)
+#   scripts/bench/osv-compare.sh                   # 3,000 packages (+75 not PEP 440)
 #   COMPONENTS=20000 scripts/bench/osv-compare.sh  # osv-scanner's JSON is then ~800 MB
 #   EXPLAIN=1 scripts/bench/osv-compare.sh         # list every difference with its reason
 #   CORPUS=DIR KEEP=1 scripts/bench/osv-compare.sh

@@ -34,6 +34,9 @@ type rootFS struct {
 	// lowers are the overlay's lower directories, when all of them can be reached: the
 	// image's layers, compared with when no file index of the image is at hand.
 	lowers lowerDirs
+	// mounts are the container's other mount points: a file below one of them is not on
+	// the root filesystem.
+	mounts []string
 	// pid is the last process of the container whose /proc/PID/root was usable;
 	// rootDev and rootIno identify the container's root, so that a PID reused by another
 	// process is not looked through.
@@ -83,16 +86,17 @@ func (r *rootFS) learn(procDir string, pid, vpid uint32) {
 		return // the process is gone: the next one will tell
 	}
 	defer func() { _ = f.Close() }()
-	fstype, opts, ok := rootMount(io.LimitReader(f, maxMountinfo))
-	if !ok {
+	mt := parseMountinfo(io.LimitReader(f, maxMountinfo))
+	if !mt.ok {
 		return
 	}
 	r.learnt = true
-	if fstype != "overlay" {
+	r.mounts = mt.others
+	if mt.fstype != "overlay" {
 		return
 	}
 	r.overlay = true
-	up, lowers := overlayDirs(opts)
+	up, lowers := overlayDirs(mt.superOpts)
 	if !isDir(up) {
 		return
 	}
@@ -110,15 +114,27 @@ func isDir(p string) bool {
 	return p != "" && err == nil && fi.IsDir()
 }
 
-// rootMount finds the mount at "/" in a mountinfo listing (the last one, if mounts are
-// stacked) and returns its filesystem type and super-block options.
-func rootMount(r io.Reader) (fstype, superOpts string, ok bool) {
+// mountTable is what a container's mountinfo says: its root mount's filesystem type and
+// super-block options, and the other mount points (volumes, /proc, /dev…).
+type mountTable struct {
+	fstype, superOpts string
+	ok                bool // a mount at "/" was found
+	others            []string
+}
+
+// maxMounts bounds the mount points kept per container.
+const maxMounts = 4096
+
+// parseMountinfo reads a mountinfo listing; of mounts stacked at "/", the last one is the
+// one the process sees.
+func parseMountinfo(r io.Reader) mountTable {
+	var mt mountTable
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 64<<10), 64<<10)
 	for sc.Scan() {
 		// ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTIONS [OPTIONAL…] - FSTYPE SOURCE SUPEROPTIONS
 		f := strings.Fields(sc.Text())
-		if len(f) < 10 || f[4] != "/" {
+		if len(f) < 10 {
 			continue
 		}
 		sep := -1
@@ -131,9 +147,15 @@ func rootMount(r io.Reader) (fstype, superOpts string, ok bool) {
 		if sep < 0 || sep+3 >= len(f) {
 			continue
 		}
-		fstype, superOpts, ok = f[sep+1], f[sep+3], true
+		if f[4] != "/" {
+			if m := path.Clean("/" + unescapeOctal(f[4])); m != "/" && len(mt.others) < maxMounts {
+				mt.others = append(mt.others, m)
+			}
+			continue
+		}
+		mt.fstype, mt.superOpts, mt.ok = f[sep+1], f[sep+3], true
 	}
-	return fstype, superOpts, ok
+	return mt
 }
 
 // overlayDirs returns the upper directory and the lower ones (topmost first) named by an
@@ -184,15 +206,21 @@ func isOctal(c byte) bool { return c >= '0' && c <= '7' }
 // image's index and its size, type and permissions compared with the file the
 // container's root holds now, through /proc/PID/root. idx may be nil (no image known).
 func (r *rootFS) driftOf(idx *fileIndex, procDir string, p string, pids ...uint32) string {
+	var below layers
 	switch {
-	case r.upper != "" && idx != nil:
-		return mergedDrift(r.upper, idx, p)
+	case idx != nil:
+		below = idx
 	case r.upper != "" && r.lowers != nil:
-		return mergedDrift(r.upper, r.lowers, p)
-	case idx == nil:
+		below = r.lowers
+	default:
 		return ""
 	}
-	f := idx.resolve(p, 0)
+	f := resolveIn(below, p, 0)
+	if r.upper != "" && !r.onOtherMount(p) && (f == nil || !r.onOtherMount(f.Path)) {
+		return mergedDrift(r.upper, below, p)
+	}
+	// Not an overlay root, or a file on a volume mounted in the container: compare what
+	// the container sees with the image's entry.
 	if f == nil || f.Mode.IsDir() {
 		return driftNew
 	}
@@ -210,6 +238,48 @@ func (r *rootFS) driftOf(idx *fileIndex, procDir string, p string, pids ...uint3
 		return driftModified
 	}
 	return ""
+}
+
+// onOtherMount reports whether p lies below one of the container's mount points other
+// than its root.
+func (r *rootFS) onOtherMount(p string) bool {
+	for _, m := range r.mounts {
+		if p == m || strings.HasPrefix(p, m+"/") {
+			return true
+		}
+	}
+	return false
+}
+
+// resolveIn finds what the layers hold at p, following symbolic links in every path
+// element as the kernel would, within the image's own tree; nil when they hold nothing.
+func resolveIn(below layers, p string, depth int) *image.File {
+	for ; depth <= 40; depth++ {
+		parts := strings.Split(strings.Trim(path.Clean("/"+p), "/"), "/")
+		cur, next := "", ""
+		for i, part := range parts {
+			if part == "" {
+				continue
+			}
+			cur += "/" + part
+			f := below.entry(cur)
+			if f == nil {
+				return nil
+			}
+			if f.Mode&fs.ModeSymlink != 0 {
+				next = linkTarget(cur, f.Link, parts[i+1:])
+				break
+			}
+			if i == len(parts)-1 {
+				return f
+			}
+		}
+		if next == "" {
+			return below.entry("/")
+		}
+		p = next
+	}
+	return nil
 }
 
 // statInRoot stats p inside the container's root, following its symbolic links as the

@@ -28,14 +28,15 @@ func TestRootMount(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		fstype, opts, ok := rootMount(f)
+		mt := parseMountinfo(f)
 		_ = f.Close()
-		if !ok || fstype != c.fstype || upperOf(opts) != c.upper {
-			t.Errorf("%s: %q %q %v, upper %q", c.file, fstype, opts, ok, upperOf(opts))
+		if !mt.ok || mt.fstype != c.fstype || upperOf(mt.superOpts) != c.upper {
+			t.Errorf("%s: %+v, upper %q", c.file, mt, upperOf(mt.superOpts))
 		}
 	}
-	if _, _, ok := rootMount(strings.NewReader("21 26 0:20 / /proc rw - proc proc rw\n")); ok {
-		t.Error("a root mount found where there is none")
+	mt := parseMountinfo(strings.NewReader("21 26 0:20 / /proc rw - proc proc rw\n22 26 0:21 / /mnt/a\\040b rw - tmpfs tmpfs rw\n"))
+	if mt.ok || len(mt.others) != 2 || mt.others[1] != "/mnt/a b" {
+		t.Errorf("%+v", mt)
 	}
 }
 
@@ -241,9 +242,9 @@ func TestRootFSSizeFallback(t *testing.T) {
 	}
 }
 
-// FuzzRootMount parses mountinfo text (a container's own mount names end up in it): no
+// FuzzMountinfo parses mountinfo text (a container's own mount names end up in it): no
 // panic, and an upper directory comes only from an overlay root.
-func FuzzRootMount(f *testing.F) {
+func FuzzMountinfo(f *testing.F) {
 	for _, name := range []string{"docker-overlay", "runc-bind", "stacked"} {
 		b, err := os.ReadFile(filepath.Join("testdata", "mountinfo", name))
 		if err != nil {
@@ -253,13 +254,18 @@ func FuzzRootMount(f *testing.F) {
 	}
 	f.Add([]byte("1 0 0:1 / / rw - overlay x upperdir=\\\\0\\1\\77,upperdir=\\0777\n"))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		fstype, opts, ok := rootMount(strings.NewReader(string(b)))
-		if !ok && (fstype != "" || opts != "") {
-			t.Fatalf("no root mount, yet %q %q", fstype, opts)
+		mt := parseMountinfo(strings.NewReader(string(b)))
+		if !mt.ok && (mt.fstype != "" || mt.superOpts != "") {
+			t.Fatalf("no root mount, yet %+v", mt)
 		}
-		up := upperOf(opts)
-		if len(up) > len(opts) {
-			t.Fatalf("unescaping grew %q into %q", opts, up)
+		up, lowers := overlayDirs(mt.superOpts)
+		if len(up) > len(mt.superOpts) || len(lowers) > len(mt.superOpts) {
+			t.Fatalf("unescaping grew %q into %q %q", mt.superOpts, up, lowers)
+		}
+		for _, m := range mt.others {
+			if m == "/" || !strings.HasPrefix(m, "/") || len(mt.others) > maxMounts {
+				t.Fatalf("mount point %q", m)
+			}
 		}
 	})
 }
@@ -392,4 +398,36 @@ func BenchmarkDrift(b *testing.B) {
 			}
 		}
 	})
+}
+
+// TestRootFSVolumeOverImage: a volume mounted over a directory of the image hides the
+// image's files from the upper directory; what the container sees there is compared by
+// size instead.
+func TestRootFSVolumeOverImage(t *testing.T) {
+	idx := testIndex()
+	for _, d := range []string{"/usr/local", "/usr/local/bin"} {
+		idx.files[d] = &image.File{Path: d, Mode: fs.ModeDir | 0o755}
+	}
+	idx.files["/usr/local/bin/tool"] = &image.File{Path: "/usr/local/bin/tool", Mode: 0o755, Size: 5}
+	root := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(root, "usr/local/bin"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(root, "usr/local/bin/tool"), []byte("123456789"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	mi := "1 0 0:9 / / rw - overlay overlay rw,lowerdir=/l,upperdir=" + upperLayer(t) + ",workdir=/w\n" +
+		"2 1 254:0 /volumes/tools /usr/local/bin rw - ext4 /dev/vda rw\n"
+	proc := fakeProc(t, "9", mi, root)
+	var r rootFS
+	r.learn(proc, 9, 1)
+	if len(r.mounts) != 1 || r.upper == "" {
+		t.Fatalf("learnt %+v", r)
+	}
+	if got := r.driftOf(idx, proc, "/usr/local/bin/tool", 9); got != driftModified {
+		t.Errorf("a file on a volume over the image = %q, want modified", got)
+	}
+	if got := r.driftOf(idx, proc, "/usr/bin/greet", 9); got != driftModified {
+		t.Errorf("a file of the root's upper layer = %q, want modified", got)
+	}
 }

@@ -5,11 +5,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"io/fs"
 	"net"
 	"net/http"
 	"net/url"
-	"path"
 	"strings"
 	"time"
 
@@ -126,39 +124,4 @@ func loadIndex(ctx context.Context, ref string, opts image.Options) (*fileIndex,
 		fi.files[f.Path] = f
 	}
 	return fi, nil
-}
-
-// resolve finds the file the image holds at p, following symbolic links in every path
-// element as the kernel would, within the image's own tree; nil when it holds none.
-func (fi *fileIndex) resolve(p string, depth int) *image.File {
-	if depth > 40 {
-		return nil
-	}
-	parts := strings.Split(strings.Trim(path.Clean("/"+p), "/"), "/")
-	cur := ""
-	for i, part := range parts {
-		if part == "" {
-			continue
-		}
-		cur += "/" + part
-		f := fi.files[cur]
-		if f == nil {
-			return nil
-		}
-		if f.Mode&fs.ModeSymlink != 0 {
-			target := f.Link
-			if !strings.HasPrefix(target, "/") {
-				target = path.Dir(cur) + "/" + target
-			}
-			rest := strings.Join(parts[i+1:], "/")
-			if rest != "" {
-				target += "/" + rest
-			}
-			return fi.resolve(target, depth+1)
-		}
-		if i == len(parts)-1 {
-			return f
-		}
-	}
-	return fi.files["/"]
 }

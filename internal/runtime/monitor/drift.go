@@ -61,29 +61,30 @@ const maxMountinfo = 1 << 20
 
 // learn reads the container's root mount from pid's mountinfo, once it succeeds, and
 // keeps a process to look through later: the container's init (vpid 1) when it is seen,
-// else the latest process while the one kept has exited.
+// else the latest process while the one kept has exited. The first process seen names
+// the container's root; a process with another root (a reused PID) teaches nothing.
 func (r *rootFS) learn(procDir string, pid, vpid uint32) {
-	if pid == 0 {
+	if pid == 0 || r.learnt && vpid != 1 && r.pid != 0 && r.inRoot(procDir, r.pid) {
 		return
 	}
 	dir := fmt.Sprintf("%s/%d/", procDir, pid)
-	if r.pid == 0 || vpid == 1 || !r.inRoot(procDir, r.pid) {
-		var st unix.Stat_t
-		if unix.Stat(dir+"root", &st) == nil {
-			if !r.rootKnown {
-				r.rootKnown, r.rootDev, r.rootIno = true, st.Dev, st.Ino
-			}
-			if st.Dev == r.rootDev && st.Ino == r.rootIno {
-				r.pid = pid
-			}
-		}
+	var st unix.Stat_t
+	if unix.Stat(dir+"root", &st) != nil {
+		return // the process is gone: the next one will tell
 	}
+	if !r.rootKnown {
+		r.rootKnown, r.rootDev, r.rootIno = true, st.Dev, st.Ino
+	}
+	if st.Dev != r.rootDev || st.Ino != r.rootIno {
+		return
+	}
+	r.pid = pid
 	if r.learnt {
 		return
 	}
 	f, err := os.Open(dir + "mountinfo")
 	if err != nil {
-		return // the process is gone: the next one will tell
+		return
 	}
 	defer func() { _ = f.Close() }()
 	mt := parseMountinfo(io.LimitReader(f, maxMountinfo))

@@ -1,4 +1,4 @@
-//go:build amd64
+//go:build amd64 || arm64
 
 package monitor
 
@@ -9,34 +9,52 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/btf"
 )
 
-// TestRecordLayout checks the offsets decode reads against struct event as the compiled
-// object describes it: a field added to the C side without updating event.go fails here.
+// objects are the committed BPF objects, one per architecture.
+var objects = []string{"monitorbpf_x86_bpfel.o", "monitorbpf_arm64_bpfel.o"}
+
+// TestRecordLayout checks the offsets decode reads against struct event as each compiled
+// object describes it: a field added to the C side without updating event.go fails here,
+// and so does an architecture whose object lays the record out differently. Both objects
+// must also carry the three programs and the maps the loader fills.
 func TestRecordLayout(t *testing.T) {
-	spec, err := loadMonitorBPF()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var ev *btf.Struct
-	if err := spec.Types.TypeByName("event", &ev); err != nil {
-		t.Fatal(err)
-	}
-	if ev.Size != recordSize {
-		t.Errorf("sizeof(struct event) = %d, decode expects %d", ev.Size, recordSize)
-	}
-	want := map[string]int{"cgroup_id": 8, "kind": offKind, "pid": 20, "tid": 24, "ppid": 28, "uid": 32, "gid": 36,
-		"vpid": 40, "pidns_level": 44, "flags": 48, "family": offFamily, "port": offFamily + 2, "addr": offAddr,
-		"args_len": offArgsN, "comm": offComm, "cg_leaf": offLeaf, "cg_parent": offParent, "path": offPath, "args": offArgs}
-	for _, m := range ev.Members {
-		if off, ok := want[m.Name]; ok && int(m.Offset.Bytes()) != off {
-			t.Errorf("%s at %d, decode reads it at %d", m.Name, m.Offset.Bytes(), off)
+	for _, obj := range objects {
+		spec, err := ebpf.LoadCollectionSpec(obj)
+		if err != nil {
+			t.Fatal(err)
 		}
-		delete(want, m.Name)
-	}
-	for name := range want {
-		t.Errorf("struct event has no %s", name)
+		var ev *btf.Struct
+		if err := spec.Types.TypeByName("event", &ev); err != nil {
+			t.Fatal(err)
+		}
+		if ev.Size != recordSize {
+			t.Errorf("%s: sizeof(struct event) = %d, decode expects %d", obj, ev.Size, recordSize)
+		}
+		want := map[string]int{"cgroup_id": 8, "kind": offKind, "pid": 20, "tid": 24, "ppid": 28, "uid": 32, "gid": 36,
+			"vpid": 40, "pidns_level": 44, "flags": 48, "family": offFamily, "port": offFamily + 2, "addr": offAddr,
+			"args_len": offArgsN, "comm": offComm, "cg_leaf": offLeaf, "cg_parent": offParent, "path": offPath, "args": offArgs}
+		for _, m := range ev.Members {
+			if off, ok := want[m.Name]; ok && int(m.Offset.Bytes()) != off {
+				t.Errorf("%s: %s at %d, decode reads it at %d", obj, m.Name, m.Offset.Bytes(), off)
+			}
+			delete(want, m.Name)
+		}
+		for name := range want {
+			t.Errorf("%s: struct event has no %s", obj, name)
+		}
+		for _, prog := range []string{"on_exec", "on_sys_enter"} {
+			if spec.Programs[prog] == nil {
+				t.Errorf("%s: no program %s", obj, prog)
+			}
+		}
+		for _, m := range []string{"events", "drops", "quiet", "egress", "filtered"} {
+			if spec.Maps[m] == nil {
+				t.Errorf("%s: no map %s", obj, m)
+			}
+		}
 	}
 }
 
@@ -57,16 +75,18 @@ func TestObjectUpToDate(t *testing.T) {
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("bpf2go: %v\n%s", err, out)
 	}
-	got, err := os.ReadFile(filepath.Join(dir, "monitorbpf_x86_bpfel.o"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	have, err := os.ReadFile("monitorbpf_x86_bpfel.o")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if string(got) != string(have) {
-		t.Fatal("monitorbpf_x86_bpfel.o is stale: run go generate ./internal/runtime/monitor/ and commit the result")
+	for _, obj := range objects {
+		got, err := os.ReadFile(filepath.Join(dir, obj))
+		if err != nil {
+			t.Fatal(err)
+		}
+		have, err := os.ReadFile(obj)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(got) != string(have) {
+			t.Errorf("%s is stale: run go generate ./internal/runtime/monitor/ and commit the result", obj)
+		}
 	}
 }
 

@@ -23,11 +23,22 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 #define CG_LEN 128
 #define PREFIX_LEN 24
 
-// x86-64 system call numbers: the only architecture the object is built for.
+// System call numbers of the architecture the object is built for: bpf2go builds one
+// object per target (x86-64, arm64) and defines __TARGET_ARCH_*. Calls made through
+// another ABI (32-bit compat) are not seen.
+#if defined(__TARGET_ARCH_x86)
 #define NR_open 2
 #define NR_connect 42
 #define NR_openat 257
 #define NR_openat2 437
+#elif defined(__TARGET_ARCH_arm64)
+#define NR_open -1 // arm64 has openat only
+#define NR_connect 203
+#define NR_openat 56
+#define NR_openat2 437
+#else
+#error "monitor.c: unsupported target architecture"
+#endif
 
 #define O_WRONLY 01
 #define O_RDWR 02
@@ -209,12 +220,26 @@ struct linux_binprm {
 	const char *filename;
 } __attribute__((preserve_access_index));
 
+// The registers a system call's first three arguments arrive in, as sys_enter's pt_regs
+// holds them.
+#if defined(__TARGET_ARCH_x86)
 struct pt_regs {
 	unsigned long di;
 	unsigned long si;
 	unsigned long dx;
-	unsigned long r10;
 } __attribute__((preserve_access_index));
+#define SYSCALL_ARG0(r) BPF_CORE_READ((struct pt_regs *)(r), di)
+#define SYSCALL_ARG1(r) BPF_CORE_READ((struct pt_regs *)(r), si)
+#define SYSCALL_ARG2(r) BPF_CORE_READ((struct pt_regs *)(r), dx)
+#else
+// arm64's pt_regs starts with the user registers x0–x30.
+struct user_pt_regs {
+	__u64 regs[31];
+} __attribute__((preserve_access_index));
+#define SYSCALL_ARG0(r) BPF_CORE_READ((struct user_pt_regs *)(r), regs[0])
+#define SYSCALL_ARG1(r) BPF_CORE_READ((struct user_pt_regs *)(r), regs[1])
+#define SYSCALL_ARG2(r) BPF_CORE_READ((struct user_pt_regs *)(r), regs[2])
+#endif
 
 struct open_how {
 	__u64 flags;
@@ -418,19 +443,19 @@ static __always_inline void fill_cwd(struct event *e, struct task_struct *t)
 		e->args_len = CWD_DEPTH + 1;
 }
 
-static __always_inline int on_open(struct pt_regs *regs, long nr)
+static __always_inline int on_open(void *regs, long nr)
 {
 	const char *path;
 	__u64 flags = 0;
 	if (nr == NR_open) {
-		path = (const char *)BPF_CORE_READ(regs, di);
-		flags = BPF_CORE_READ(regs, si);
+		path = (const char *)SYSCALL_ARG0(regs);
+		flags = SYSCALL_ARG1(regs);
 	} else if (nr == NR_openat) {
-		path = (const char *)BPF_CORE_READ(regs, si);
-		flags = BPF_CORE_READ(regs, dx);
+		path = (const char *)SYSCALL_ARG1(regs);
+		flags = SYSCALL_ARG2(regs);
 	} else {
-		path = (const char *)BPF_CORE_READ(regs, si);
-		struct open_how *how = (struct open_how *)BPF_CORE_READ(regs, dx);
+		path = (const char *)SYSCALL_ARG1(regs);
+		struct open_how *how = (struct open_how *)SYSCALL_ARG2(regs);
 		bpf_probe_read_user(&flags, sizeof(flags), &how->flags);
 	}
 	int write = (flags & (O_WRONLY | O_RDWR | O_CREAT | O_TRUNC)) != 0;
@@ -476,9 +501,9 @@ static __always_inline int egress_allows(const void *addr, __u16 family)
 	return 1;
 }
 
-static __always_inline int on_connect(struct pt_regs *regs)
+static __always_inline int on_connect(void *regs)
 {
-	const void *addr = (const void *)BPF_CORE_READ(regs, si);
+	const void *addr = (const void *)SYSCALL_ARG1(regs);
 	__u16 family = 0;
 	if (bpf_probe_read_user(&family, sizeof(family), addr) != 0)
 		return 0;
@@ -512,7 +537,7 @@ int on_sys_enter(struct bpf_raw_tracepoint_args *ctx)
 		return 0;
 	if (own_tgid && (bpf_get_current_pid_tgid() >> 32) == own_tgid)
 		return 0;
-	struct pt_regs *regs = (struct pt_regs *)ctx->args[0];
+	void *regs = (void *)ctx->args[0];
 	if (nr == NR_connect)
 		return on_connect(regs);
 	return on_open(regs, nr);

@@ -53,6 +53,18 @@ func TestTable(t *testing.T) {
 		!strings.Contains(lines[1], "web") || !strings.Contains(lines[1], "sh -c a > b && c") {
 		t.Errorf("table:\n%s", buf.String())
 	}
+	// A container in a pod is shown as pod/container; RT002 says which drift.
+	buf.Reset()
+	e := &Event{Kind: KindExec, PID: 7, Comm: "greet", Path: "/usr/local/bin/greet"}
+	c := &Container{Runtime: "containerd", ID: strings.Repeat("cd", 32), Name: "app", PodName: "web"}
+	a := &Alert{Rule: RT002, Severity: "HIGH", Title: "Executable that was not in the image ran (drift)", Fields: fields(e, c)}
+	a.Fields["evt.drift"] = driftModified
+	if err := tb.Write(a); err != nil {
+		t.Fatal(err)
+	}
+	if out := buf.String(); !strings.Contains(out, "web/app") || !strings.Contains(out, "(drift) (modified): greet") {
+		t.Errorf("table:\n%s", out)
+	}
 }
 
 func TestWebhookRetriesAndNeverBlocks(t *testing.T) {

@@ -11,11 +11,16 @@ COPY cmd ./cmd
 COPY internal ./internal
 COPY job ./job
 COPY examples ./examples
+# The same stamp as scripts/release.sh: the version, the commit and the commit's date
+# (docker build --build-arg VERSION=… --build-arg COMMIT=$(git rev-parse HEAD)
+# --build-arg DATE=$(git log -1 --format=%cI)); empty ones are left out of `charter version`.
 ARG VERSION=dev
+ARG COMMIT=
+ARG DATE=
 RUN --mount=type=cache,target=/root/.cache/go-build \
     --mount=type=cache,target=/go/pkg/mod \
     CGO_ENABLED=0 go build -trimpath \
-      -ldflags="-s -w -buildid= -X github.com/charterhq/charter/internal/cli.Version=${VERSION}" \
+      -ldflags="-s -w -buildid= -X github.com/charterhq/charter/internal/cli.Version=${VERSION} -X github.com/charterhq/charter/internal/cli.Commit=${COMMIT} -X github.com/charterhq/charter/internal/cli.Date=${DATE}" \
       -o /out/charter ./cmd/charter
 
 FROM gcr.io/distroless/static-debian12:nonroot@sha256:d093aa3e30dbadd3efe1310db061a14da60299baff8450a17fe0ccc514a16639

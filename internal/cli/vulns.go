@@ -144,7 +144,7 @@ func unmatchedWarnings(um map[string]int) []string {
 	sort.Strings(reasons)
 	var out []string
 	for _, r := range reasons {
-		out = append(out, fmt.Sprintf("%d package(s) not checked for vulnerabilities: %s", um[r], r))
+		out = append(out, fmt.Sprintf("%d package(s) not fully checked for vulnerabilities: %s", um[r], r))
 	}
 	return out
 }

@@ -27,8 +27,17 @@ import (
 //	CHARTER_LOAD_RPS=1000 CHARTER_LOAD_SECONDS=10 go test -run '^$' -bench AdmissionLoadWarm -benchtime 1x ./internal/admission
 
 // BenchmarkAdmissionWarm is the closed-loop cost of one validation with a warm cache.
-func BenchmarkAdmissionWarm(b *testing.B) {
-	f := newFixture(b, "")
+func BenchmarkAdmissionWarm(b *testing.B) { benchWarm(b, nil) }
+
+// BenchmarkAdmissionWarmInventory is BenchmarkAdmissionWarm recording where the pod
+// runs in a SQLite inventory: what --inventory adds to a request.
+func BenchmarkAdmissionWarmInventory(b *testing.B) {
+	store := openInventory(b)
+	benchWarm(b, func(c *Config) { c.Inventory = store })
+}
+
+func benchWarm(b *testing.B, configure func(*Config)) {
+	f := newFixtureConfig(b, "", configure)
 	body := mustJSON(b, reviewOf(b, hardenedPod(f.pushSigned("shop/web:1.0")), podGVK, "shop"))
 	client := loadClient(f)
 	warm(b, client, f.ts.URL+"/validate", body)
@@ -57,6 +66,35 @@ func BenchmarkAdmissionLoadWarm(b *testing.B) {
 	res.report(b)
 	b.ReportMetric(float64((cpuTime()-cpu).Microseconds())/float64(rps*secs), "cpu-µs/req")
 	b.ReportMetric(float64(f.reg.requests.Load()-before), "registry-reqs")
+}
+
+// BenchmarkAdmissionLoadWarmInventory holds the same rate with a SQLite inventory, every
+// request a pod of a different workload: each is a new place to write, the worst case
+// for the inventory's writer (a real cluster repeats its places). It reports the places
+// written and dropped (a full queue) beside the latencies.
+func BenchmarkAdmissionLoadWarmInventory(b *testing.B) {
+	store := openInventory(b)
+	f := newFixtureConfig(b, "", func(c *Config) { c.Inventory = store })
+	ref := f.pushSigned("shop/web:1.0")
+	client := loadClient(f)
+	warm(b, client, f.ts.URL+"/validate", mustJSON(b, reviewOf(b, hardenedPod(ref), podGVK, "shop")))
+	rps, secs := envInt("CHARTER_LOAD_RPS", 1000), envInt("CHARTER_LOAD_SECONDS", 5)
+	bodies := make([][]byte, rps*secs)
+	for i := range bodies {
+		pod := ownedPod(ref, "StatefulSet", fmt.Sprintf("db%d", i), nil)
+		bodies[i] = mustJSON(b, reviewOf(b, pod, podGVK, "shop"))
+	}
+	cpu := cpuTime()
+	res := runLoad(client, f.ts.URL+"/validate", rps, rps*secs, func(i int) []byte { return bodies[i] })
+	res.report(b)
+	b.ReportMetric(float64((cpuTime()-cpu).Microseconds())/float64(rps*secs), "cpu-µs/req")
+	if err := f.srv.Close(); err != nil {
+		b.Fatal(err)
+	}
+	written, _ := strconv.Atoi(f.metric(`charter_admission_inventory_writes_total{result="ok"}`))
+	dropped, _ := strconv.Atoi(f.metric("charter_admission_inventory_dropped_total"))
+	b.ReportMetric(float64(written), "written")
+	b.ReportMetric(float64(dropped), "dropped")
 }
 
 // BenchmarkAdmissionLoadCold sends every request for a different signed image, so each

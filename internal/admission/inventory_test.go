@@ -28,7 +28,7 @@ import (
 )
 
 // openInventory opens a SQLite inventory in a temporary directory.
-func openInventory(t *testing.T) inventory.Store {
+func openInventory(t testing.TB) inventory.Store {
 	t.Helper()
 	s, err := inventory.Open(context.Background(), filepath.Join(t.TempDir(), "inventory.db"))
 	if err != nil {

@@ -60,7 +60,7 @@ func newMonitorCmd(env Env) *cobra.Command {
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&charterPath, "charter", "", "charter file (default ./charter.yaml when present): runtime.egress and monitor.exceptions")
-	fl.StringSliceVar(&containers, "container", nil, "watch only this container (name, ID or ID prefix; repeatable)")
+	fl.StringSliceVar(&containers, "container", nil, "watch only this container (name, ID or ID prefix, or a Kubernetes namespace/pod/container or pod/container; repeatable)")
 	fl.BoolVar(&all, "all", false, "watch every container (the default)")
 	fl.StringVarP(&format, "format", "o", "table", "output format: jsonl or table")
 	fl.StringVar(&webhook, "webhook", "", "also POST each alert as JSON to this URL")

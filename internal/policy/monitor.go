@@ -20,7 +20,8 @@ type Monitor struct {
 type MonitorException struct {
 	// Rule is an RT rule ID or one of its aliases (Falco's rule names); empty: every rule.
 	Rule string `yaml:"rule,omitempty"`
-	// Container is a glob matched against the container's name, full ID and short ID.
+	// Container is a glob matched against the container's name, full ID and short ID, and for
+	// a Kubernetes container against namespace/pod/container and pod/container too.
 	Container string `yaml:"container,omitempty"`
 	// Image is a glob matched against the image reference the container was started
 	// from and against its image ID.

@@ -2,6 +2,7 @@ package admission
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -14,6 +15,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/charterhq/charter/internal/inventory"
 )
 
 // cpu-µs/req is the CPU the webhook and the load generator used per request, together:
@@ -72,8 +75,18 @@ func BenchmarkAdmissionLoadWarm(b *testing.B) {
 // request a pod of a different workload: each is a new place to write, the worst case
 // for the inventory's writer (a real cluster repeats its places). It reports the places
 // written and dropped (a full queue) beside the latencies.
+//
+// CHARTER_BENCH_INVENTORY names another inventory (a postgres:// URL) to write to.
 func BenchmarkAdmissionLoadWarmInventory(b *testing.B) {
 	store := openInventory(b)
+	if loc := os.Getenv("CHARTER_BENCH_INVENTORY"); loc != "" {
+		s, err := inventory.Open(context.Background(), loc)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { _ = s.Close() })
+		store = s
+	}
 	f := newFixtureConfig(b, "", func(c *Config) { c.Inventory = store })
 	ref := f.pushSigned("shop/web:1.0")
 	client := loadClient(f)

@@ -22,7 +22,7 @@ import (
 // DeploymentRecorder is the part of an inventory the webhook writes to: what runs where.
 // inventory.Store is one.
 type DeploymentRecorder interface {
-	RecordDeployment(ctx context.Context, d inventory.Deployment) error
+	RecordDeployments(ctx context.Context, ds []inventory.Deployment) error
 }
 
 // Defaults of the inventory recording.
@@ -50,6 +50,9 @@ const (
 	inventoryCloseGrace = 5 * time.Second
 	// platformLookupTimeout bounds the registry lookup of an index's platform images.
 	platformLookupTimeout = 2 * time.Second
+	// maxWriteBatch bounds the places one write takes from the queue: one transaction
+	// (and, on PostgreSQL, one round trip) for a burst of new places.
+	maxWriteBatch = 256
 	// maxPlaces bounds the places remembered for deduplication.
 	maxPlaces = 100_000
 )
@@ -214,7 +217,7 @@ func (r *recorder) run() {
 	for {
 		select {
 		case q := <-r.queue:
-			r.write(q)
+			r.write(r.collect([]queued{q}, maxWriteBatch))
 		case <-r.stop:
 			r.drain()
 			return
@@ -222,44 +225,55 @@ func (r *recorder) run() {
 	}
 }
 
+// collect adds what is already queued to batch, up to n places.
+func (r *recorder) collect(batch []queued, n int) []queued {
+	for len(batch) < n {
+		select {
+		case q := <-r.queue:
+			batch = append(batch, q)
+		default:
+			return batch
+		}
+	}
+	return batch
+}
+
 // drain writes what is still queued, for a bounded time; the rest is dropped.
 func (r *recorder) drain() {
 	deadline := time.Now().Add(inventoryCloseGrace)
 	for {
-		select {
-		case q := <-r.queue:
-			if time.Now().After(deadline) {
-				r.metrics.inventoryDropped.Inc()
-				continue
-			}
-			r.write(q)
-		default:
+		batch := r.collect(nil, maxWriteBatch)
+		if len(batch) == 0 {
 			return
 		}
+		if time.Now().After(deadline) {
+			r.metrics.inventoryDropped.Add(float64(len(batch)))
+			continue
+		}
+		r.write(batch)
 	}
 }
 
-// write records one place: the admitted digest and, when it names a multi-platform
-// image, each of its platform images (charter inventory add records the platform image
-// it reads, by the platform image's digest).
-func (r *recorder) write(q queued) {
+// write records a batch of places in one transaction: each admitted digest and, when it
+// names a multi-platform image, each of its platform images (charter inventory add
+// records the platform image it reads, by the platform image's digest).
+func (r *recorder) write(batch []queued) {
 	ctx, cancel := context.WithTimeout(context.Background(), inventoryWriteTimeout)
 	defer cancel()
-	err := r.store.RecordDeployment(ctx, q.dep)
-	if err == nil {
+	deps := make([]inventory.Deployment, 0, len(batch))
+	for _, q := range batch {
+		deps = append(deps, q.dep)
 		for _, child := range r.platformDigests(ctx, q) {
 			d := q.dep
 			d.Digest = child
-			if err = r.store.RecordDeployment(ctx, d); err != nil {
-				break
-			}
+			deps = append(deps, d)
 		}
 	}
-	if err == nil {
-		r.metrics.inventoryWrites.WithLabelValues("ok").Inc()
+	if err := r.store.RecordDeployments(ctx, deps); err != nil {
+		r.failed(batch, err)
 		return
 	}
-	r.failed(q.dep, err)
+	r.metrics.inventoryWrites.WithLabelValues("ok").Add(float64(len(batch)))
 }
 
 // platformDigests returns the platform images of q's digest when it is an image index,
@@ -316,20 +330,23 @@ func platformImages(ctx context.Context, ref, digest string, opts image.Options)
 	return out, nil
 }
 
-// failed counts and logs a write that failed, and makes its place due again soon.
-func (r *recorder) failed(dep inventory.Deployment, err error) {
-	r.metrics.inventoryWrites.WithLabelValues("error").Inc()
+// failed counts and logs a write that failed, and makes its places due again soon.
+func (r *recorder) failed(batch []queued, err error) {
+	r.metrics.inventoryWrites.WithLabelValues("error").Add(float64(len(batch)))
 	now := r.now()
-	r.retryAt(place{dep.Digest, dep.Namespace, dep.Workload}, now.Add(min(r.refresh, inventoryRetry)))
+	for _, q := range batch {
+		r.retryAt(place{q.dep.Digest, q.dep.Namespace, q.dep.Workload}, now.Add(min(r.refresh, inventoryRetry)))
+	}
 	if !r.lastLogged.IsZero() && now.Sub(r.lastLogged) < inventoryErrorLogEvery {
-		r.unlogged++
+		r.unlogged += len(batch)
 		return
 	}
-	attrs := []any{"digest", dep.Digest, "namespace", dep.Namespace, "workload", dep.Workload, "err", err}
+	dep := batch[0].dep
+	attrs := []any{"digest", dep.Digest, "namespace", dep.Namespace, "workload", dep.Workload, "places", len(batch), "err", err}
 	if r.unlogged > 0 {
 		attrs = append(attrs, "failedSinceLastLog", r.unlogged)
 	}
-	r.log.Warn("inventory: recording where an image runs failed; admission is unaffected", attrs...)
+	r.log.Warn("inventory: recording where images run failed; admission is unaffected", attrs...)
 	r.lastLogged, r.unlogged = now, 0
 }
 

@@ -232,10 +232,10 @@ type gatedStore struct {
 	release chan struct{}
 }
 
-func (g *gatedStore) RecordDeployment(ctx context.Context, d inventory.Deployment) error {
+func (g *gatedStore) RecordDeployments(ctx context.Context, ds []inventory.Deployment) error {
 	g.entered <- struct{}{}
 	<-g.release
-	return g.Store.RecordDeployment(ctx, d)
+	return g.Store.RecordDeployments(ctx, ds)
 }
 
 // TestInventoryQueueFullDropsWithoutBlocking holds the writer on its first write with a
@@ -324,7 +324,7 @@ func TestInventoryStoreErrorNeverDenies(t *testing.T) {
 		t.Errorf("failed writes %q, want 3", got)
 	}
 	out := logs.String()
-	if n := strings.Count(out, "recording where an image runs failed"); n != 1 {
+	if n := strings.Count(out, "recording where images run failed"); n != 1 {
 		t.Errorf("%d log lines for 3 failures in a row, want 1 (the rest counted in the next):\n%s", n, out)
 	}
 	if !strings.Contains(out, "DaemonSet/a") || !strings.Contains(out, "database is closed") {

@@ -161,13 +161,13 @@ func (l *lazyInventory) get(ctx context.Context) (inventory.Store, error) {
 	return l.store, l.err
 }
 
-// RecordDeployment records one place in the inventory, opening it when needed.
-func (l *lazyInventory) RecordDeployment(ctx context.Context, d inventory.Deployment) error {
+// RecordDeployments records places in the inventory, opening it when needed.
+func (l *lazyInventory) RecordDeployments(ctx context.Context, ds []inventory.Deployment) error {
 	s, err := l.get(ctx)
 	if err != nil {
 		return err
 	}
-	return s.RecordDeployment(ctx, d)
+	return s.RecordDeployments(ctx, ds)
 }
 
 // Close closes the inventory when it was opened.

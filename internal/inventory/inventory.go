@@ -121,6 +121,9 @@ type Store interface {
 	// d.Namespace, d.Workload at d.LastSeen (now when zero). The image need not be in
 	// the inventory yet. It is what the admission webhook calls for each admitted pod.
 	RecordDeployment(ctx context.Context, d Deployment) error
+	// RecordDeployments is RecordDeployment for many places in one transaction: what the
+	// webhook's writer uses to keep up with a burst of new places.
+	RecordDeployments(ctx context.Context, ds []Deployment) error
 	// Candidates returns the distinct packages matching any of the lookups.
 	Candidates(ctx context.Context, lookups []Lookup) ([]Candidate, error)
 	// Hits returns every image package that is one of the given candidates, with the

@@ -524,30 +524,86 @@ func sourceKey(p *Package) string {
 	return NameKey(p.SourceName)
 }
 
-// RecordDeployment only widens a place's first-seen to last-seen span: sightings can
-// arrive out of order (webhook replicas, a write retried later).
 func (s *sqlStore) RecordDeployment(ctx context.Context, d Deployment) error {
-	if d.Digest == "" || d.Namespace == "" || d.Workload == "" {
-		return errors.New("inventory: a deployment needs a digest, a namespace and a workload")
+	return s.RecordDeployments(ctx, []Deployment{d})
+}
+
+// RecordDeployments upserts the places in one transaction, a statement per chunk of
+// rows. A place only ever widens its first-seen to last-seen span: sightings can arrive
+// out of order (webhook replicas, a write retried later).
+func (s *sqlStore) RecordDeployments(ctx context.Context, ds []Deployment) error {
+	rows, err := mergeDeployments(ds)
+	if err != nil || len(rows) == 0 {
+		return err
 	}
-	seen := d.LastSeen
-	if seen.IsZero() {
-		seen = nowUTC()
+	const cols = 6
+	per := min(s.d.maxParams/cols, 500)
+	// one statement is a transaction of its own; more need one around them
+	var exec interface {
+		ExecContext(context.Context, string, ...any) (sql.Result, error)
+	} = s.db
+	var tx *sql.Tx
+	if len(rows) > per {
+		if tx, err = s.db.BeginTx(ctx, nil); err != nil {
+			return err
+		}
+		defer func() { _ = tx.Rollback() }()
+		exec = tx
 	}
-	first := d.FirstSeen
-	if first.IsZero() {
-		first = seen
-	}
-	_, err := s.db.ExecContext(ctx, s.d.bind(`INSERT INTO deployments (digest, cluster, namespace, workload, first_seen, last_seen)
-		VALUES (?, ?, ?, ?, ?, ?)
-		ON CONFLICT (digest, cluster, namespace, workload) DO UPDATE SET
+	for start := 0; start < len(rows); start += per {
+		chunk := rows[start:min(start+per, len(rows))]
+		args := make([]any, 0, len(chunk)*cols)
+		for _, d := range chunk {
+			args = append(args, d.Digest, d.Cluster, d.Namespace, d.Workload, d.FirstSeen, d.LastSeen)
+		}
+		q := `INSERT INTO deployments (digest, cluster, namespace, workload, first_seen, last_seen) VALUES ` + placeholders(len(chunk), cols) + `
+			ON CONFLICT (digest, cluster, namespace, workload) DO UPDATE SET
 			first_seen = CASE WHEN excluded.first_seen < deployments.first_seen THEN excluded.first_seen ELSE deployments.first_seen END,
-			last_seen = CASE WHEN excluded.last_seen > deployments.last_seen THEN excluded.last_seen ELSE deployments.last_seen END`),
-		d.Digest, d.Cluster, d.Namespace, d.Workload, first.UTC(), seen.UTC())
-	if err != nil {
-		return fmt.Errorf("recording deployment of %s in %s/%s: %w", d.Digest, d.Namespace, d.Workload, err)
+			last_seen = CASE WHEN excluded.last_seen > deployments.last_seen THEN excluded.last_seen ELSE deployments.last_seen END` //nolint:gosec // placeholders only
+		if _, err := exec.ExecContext(ctx, s.d.bind(q), args...); err != nil {
+			d := chunk[0]
+			return fmt.Errorf("recording deployment of %s in %s/%s: %w", d.Digest, d.Namespace, d.Workload, err)
+		}
 	}
-	return nil
+	if tx == nil {
+		return nil
+	}
+	return tx.Commit()
+}
+
+// mergeDeployments checks the places, fills their times (now when unset), and merges
+// repeats of one place (an upsert may touch a row once per statement).
+func mergeDeployments(ds []Deployment) ([]Deployment, error) {
+	type key struct{ digest, cluster, namespace, workload string }
+	at := map[key]int{}
+	out := make([]Deployment, 0, len(ds))
+	now := nowUTC()
+	for _, d := range ds {
+		if d.Digest == "" || d.Namespace == "" || d.Workload == "" {
+			return nil, errors.New("inventory: a deployment needs a digest, a namespace and a workload")
+		}
+		if d.LastSeen.IsZero() {
+			d.LastSeen = now
+		}
+		if d.FirstSeen.IsZero() || d.FirstSeen.After(d.LastSeen) {
+			d.FirstSeen = d.LastSeen
+		}
+		d.FirstSeen, d.LastSeen = d.FirstSeen.UTC(), d.LastSeen.UTC()
+		k := key{d.Digest, d.Cluster, d.Namespace, d.Workload}
+		i, ok := at[k]
+		if !ok {
+			at[k] = len(out)
+			out = append(out, d)
+			continue
+		}
+		if d.FirstSeen.Before(out[i].FirstSeen) {
+			out[i].FirstSeen = d.FirstSeen
+		}
+		if d.LastSeen.After(out[i].LastSeen) {
+			out[i].LastSeen = d.LastSeen
+		}
+	}
+	return out, nil
 }
 
 func (s *sqlStore) Candidates(ctx context.Context, lookups []Lookup) ([]Candidate, error) {

@@ -87,6 +87,7 @@ func runSuite(t *testing.T, open func(testing.TB) (Store, string)) {
 		"AffectedMaven":      testAffectedMaven,
 		"AffectedDebian":     testAffectedDebian,
 		"Deployments":        testDeployments,
+		"DeploymentsBatch":   testDeploymentsBatch,
 		"Remove":             testRemove,
 		"SBOMWithoutDigest":  testSBOMWithoutDigest,
 		"SchemaTooNew":       testSchemaTooNew,
@@ -401,6 +402,43 @@ func testSBOMWithoutDigest(t *testing.T, s Store, _ string) {
 	}
 	if n, err := s.Remove(ctx, "sbom:api.cdx.json"); err != nil || n != 1 {
 		t.Fatalf("Remove = %d, %v", n, err)
+	}
+}
+
+// testDeploymentsBatch records many places at once, one of them twice in the batch, and
+// refuses a batch with an incomplete place whole.
+func testDeploymentsBatch(t *testing.T, s Store, _ string) {
+	fleet(t, s)
+	ctx := context.Background()
+	t1 := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
+	var batch []Deployment
+	for i := range 1200 { // more than one statement's worth of rows
+		batch = append(batch, Deployment{Digest: digestA, Cluster: "prod", Namespace: "ns", Workload: fmt.Sprintf("Deployment/w%04d", i), LastSeen: t1})
+	}
+	batch = append(batch, Deployment{Digest: digestA, Cluster: "prod", Namespace: "ns", Workload: "Deployment/w0000", LastSeen: t1.Add(time.Hour)},
+		Deployment{Digest: digestA, Cluster: "prod", Namespace: "ns", Workload: "Deployment/w0000", LastSeen: t1.Add(-time.Hour)})
+	if err := s.RecordDeployments(ctx, batch); err != nil {
+		t.Fatal(err)
+	}
+	bad := []Deployment{{Digest: digestA, Namespace: "ns", Workload: "Deployment/late", LastSeen: t1}, {Digest: digestA, Namespace: "ns"}}
+	if err := s.RecordDeployments(ctx, bad); err == nil {
+		t.Error("a batch with a place without a workload was accepted")
+	}
+	imgs, err := s.Images(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, im := range imgs {
+		if im.Digest != digestA {
+			continue
+		}
+		if len(im.Deployments) != 1200 {
+			t.Fatalf("%d places, want 1200 (the refused batch adds none)", len(im.Deployments))
+		}
+		d := im.Deployments[0]
+		if d.Workload != "Deployment/w0000" || !d.FirstSeen.Equal(t1.Add(-time.Hour)) || !d.LastSeen.Equal(t1.Add(time.Hour)) {
+			t.Errorf("the place seen three times in one batch: %+v", d)
+		}
 	}
 }
 

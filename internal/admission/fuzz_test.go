@@ -4,12 +4,15 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 )
 
 // FuzzDecodeReview: whatever the body, decoding either fails with a *badRequest or
 // yields a request with a UID; decoding its object either fails or yields a pod spec
-// whose containers all have JSON patch paths under the spec path.
+// whose containers all have JSON patch paths under the spec path, and a bounded
+// KIND/NAME workload.
 func FuzzDecodeReview(f *testing.F) {
 	files, _ := filepath.Glob(filepath.Join("testdata", "*.json"))
 	for _, name := range files {
@@ -21,6 +24,8 @@ func FuzzDecodeReview(f *testing.F) {
 	}
 	f.Add([]byte(`{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"u","kind":{"version":"v1","kind":"Pod"},"operation":"CREATE","object":{"spec":{"containers":[{"name":"a","image":"x"}]}}}}`))
 	f.Add([]byte(`{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"u","kind":{"group":"batch","version":"v1","kind":"CronJob"},"object":null}}`))
+	f.Add([]byte(`{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"u","kind":{"version":"v1","kind":"Pod"},"operation":"CREATE","object":{"metadata":{"generateName":"web-","labels":{"pod-template-hash":"5d4f"},"ownerReferences":[{"kind":"ReplicaSet","name":"web-5d4f","controller":true}]},"spec":{"containers":[{"name":"a","image":"x"}]}}}}`))
+	f.Add([]byte(`{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"u","kind":{"version":"v1","kind":"Pod"},"operation":"CREATE","object":{"metadata":{"ownerReferences":[{"kind":"Job","name":"nightly-29410560"}]},"spec":{"containers":[{"name":"a","image":"x"}]}}}}`))
 	f.Add([]byte(`{}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		rev, err := decodeReview(body)
@@ -38,8 +43,11 @@ func FuzzDecodeReview(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if p.Spec == nil || p.Meta == nil {
+		if p.Spec == nil || p.Meta == nil || p.Object == nil {
 			t.Fatal("pod without spec or metadata")
+		}
+		if w := workloadOf(p, time.Date(2026, 11, 26, 0, 0, 0, 0, time.UTC)); !strings.Contains(w, "/") || len(w) > 63+1+253+2*len("…") {
+			t.Fatalf("workload %q is not KIND/NAME within bounds", w)
 		}
 		for _, c := range p.containers() {
 			if len(c.Path) <= len(p.SpecPath) || c.Path[:len(p.SpecPath)] != p.SpecPath {

@@ -48,8 +48,10 @@ const (
 	inventoryErrorLogEvery = 10 * time.Second
 	// inventoryCloseGrace bounds the writes of what is still queued at Close.
 	inventoryCloseGrace = 5 * time.Second
-	// platformLookupTimeout bounds the registry lookup of an index's platform images.
-	platformLookupTimeout = 2 * time.Second
+	// platformLookupBudget bounds the registry lookups of a batch's platform images.
+	platformLookupBudget = 2 * time.Second
+	// platformLookupRetry is how long a digest whose lookup failed is recorded alone.
+	platformLookupRetry = time.Minute
 	// maxWriteBatch bounds the places one write takes from the queue: one transaction
 	// (and, on PostgreSQL, one round trip) for a burst of new places.
 	maxWriteBatch = 256
@@ -82,10 +84,12 @@ type recorder struct {
 
 	// the writer's own: how many failures were not logged since the last line, and the
 	// platform images of the image indexes it has seen
-	lastLogged time.Time
-	unlogged   int
-	platforms  func(ctx context.Context, ref, digest string) ([]string, error)
-	children   map[string][]string
+	lastLogged   time.Time
+	unlogged     int
+	platforms    func(ctx context.Context, ref, digest string) ([]string, error)
+	lookupBudget time.Duration
+	children     map[string][]string  // digest → its platform images (none: not an index)
+	noChildren   map[string]time.Time // digest → when to look it up again
 }
 
 // queued is a place waiting to be written, with the image reference it was admitted
@@ -99,7 +103,8 @@ func newRecorder(cfg *Config, m *metrics, logger *slog.Logger) *recorder {
 	r := &recorder{
 		store: cfg.Inventory, cluster: cfg.Cluster, refresh: cfg.InventoryRefresh, now: cfg.Now, log: logger, metrics: m,
 		queue: make(chan queued, cfg.InventoryQueue), stop: make(chan struct{}), done: make(chan struct{}),
-		next: map[place]time.Time{}, children: map[string][]string{},
+		next: map[place]time.Time{}, children: map[string][]string{}, noChildren: map[string]time.Time{},
+		lookupBudget: platformLookupBudget,
 		platforms: func(ctx context.Context, ref, digest string) ([]string, error) {
 			return platformImages(ctx, ref, digest, cfg.Image)
 		},
@@ -258,17 +263,21 @@ func (r *recorder) drain() {
 // names a multi-platform image, each of its platform images (charter inventory add
 // records the platform image it reads, by the platform image's digest).
 func (r *recorder) write(batch []queued) {
-	ctx, cancel := context.WithTimeout(context.Background(), inventoryWriteTimeout)
-	defer cancel()
+	// The registry lookups share one budget per batch, and the write gets its own
+	// timeout after them: a registry that hangs delays the inventory, never fails it.
+	lookups, cancelLookups := context.WithTimeout(context.Background(), r.lookupBudget)
 	deps := make([]inventory.Deployment, 0, len(batch))
 	for _, q := range batch {
 		deps = append(deps, q.dep)
-		for _, child := range r.platformDigests(ctx, q) {
+		for _, child := range r.platformDigests(lookups, q) {
 			d := q.dep
 			d.Digest = child
 			deps = append(deps, d)
 		}
 	}
+	cancelLookups()
+	ctx, cancel := context.WithTimeout(context.Background(), inventoryWriteTimeout)
+	defer cancel()
 	if err := r.store.RecordDeployments(ctx, deps); err != nil {
 		r.failed(batch, err)
 		return
@@ -277,23 +286,34 @@ func (r *recorder) write(batch []queued) {
 }
 
 // platformDigests returns the platform images of q's digest when it is an image index,
-// asking the registry once per digest (an index never changes). A failed lookup records
-// the index's digest alone, and is tried again the next time the place is written.
+// asking the registry once per digest (an index never changes). When the registry does
+// not answer (or the batch's lookup budget is spent), the index's digest is recorded
+// alone, and the digest is not looked up again for platformLookupRetry.
 func (r *recorder) platformDigests(ctx context.Context, q queued) []string {
-	if got, ok := r.children[q.dep.Digest]; ok {
+	digest := q.dep.Digest
+	if got, ok := r.children[digest]; ok {
 		return got
 	}
-	lctx, cancel := context.WithTimeout(ctx, platformLookupTimeout)
-	got, err := r.platforms(lctx, q.ref, q.dep.Digest)
-	cancel()
+	now := r.now()
+	if until, ok := r.noChildren[digest]; ok && now.Before(until) {
+		return nil
+	}
+	if ctx.Err() != nil {
+		return nil // the batch's budget is spent: next time
+	}
+	got, err := r.platforms(ctx, q.ref, digest)
 	if err != nil {
-		r.log.Debug("inventory: cannot list the platform images of an image", "image", q.ref, "digest", q.dep.Digest, "err", err)
+		r.log.Debug("inventory: cannot list the platform images of an image", "image", q.ref, "digest", digest, "err", err)
+		if len(r.noChildren) >= maxPlaces {
+			clear(r.noChildren)
+		}
+		r.noChildren[digest] = now.Add(platformLookupRetry)
 		return nil
 	}
 	if len(r.children) >= maxPlaces {
 		clear(r.children)
 	}
-	r.children[q.dep.Digest] = got
+	r.children[digest] = got
 	return got
 }
 

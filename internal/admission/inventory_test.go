@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -382,6 +383,40 @@ func TestInventoryRecordsPlatformImagesOfAnIndex(t *testing.T) {
 	}
 	if len(imgs) != 3 {
 		t.Errorf("%d images (each added to see its places), want 3", len(imgs))
+	}
+}
+
+// TestInventoryRegistryHangingDelaysNothing: the lookup of an index's platform images
+// hangs; the places are still written (the digest alone), and the digest is not looked
+// up again for a while.
+func TestInventoryRegistryHangingDelaysNothing(t *testing.T) {
+	store := openInventory(t)
+	f := newFixtureConfig(t, "", func(c *Config) { c.Inventory = store })
+	var calls atomic.Int64
+	// set before the first request: the writer reads them after the queue hands it one
+	f.srv.rec.lookupBudget = 50 * time.Millisecond
+	f.srv.rec.platforms = func(ctx context.Context, _, _ string) ([]string, error) {
+		calls.Add(1)
+		<-ctx.Done()
+		return nil, ctx.Err()
+	}
+	ref := f.pushSigned("shop/web:1.0")
+	for _, owner := range []string{"a", "b", "c"} {
+		if resp := f.admit("/validate", withUID(reviewOf(t, ownedPod(ref, "StatefulSet", owner, nil), podGVK, "shop"), owner)); !resp.Allowed {
+			t.Fatalf("denied: %s", message(resp))
+		}
+	}
+	if err := f.srv.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.metric(`charter_admission_inventory_writes_total{result="ok"}`); got != "3" {
+		t.Errorf("writes %q, want 3", got)
+	}
+	if n := calls.Load(); n != 1 {
+		t.Errorf("%d platform lookups for one digest, want 1 (a failure is remembered)", n)
+	}
+	if got := deploymentsOf(t, store, f.digestOf(ref)); fmt.Sprint(got) != "[StatefulSet/a StatefulSet/b StatefulSet/c]" {
+		t.Errorf("recorded %v", got)
 	}
 }
 

@@ -7,6 +7,8 @@ import (
 	"database/sql"
 	"encoding/base64"
 	"fmt"
+	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"os"
@@ -20,6 +22,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/charterhq/charter/internal/imagecheck/imagetest"
+	"github.com/charterhq/charter/internal/inventory"
 )
 
 // An image with log4j-core 2.14.1 is added to the inventory from the registry, admitted
@@ -127,5 +130,32 @@ func testAdmissionInventory(t *testing.T, db string) {
 	code, out, errOut = charterWith(t, vars, "inventory", "affected", "--db", db, advisory, "-o", "csv")
 	if code != 1 || !strings.Contains(out, "prod-eu/shop/Pod/web") {
 		t.Errorf("affected: exit %d, want 1 and where it runs:\n%s%s", code, out, errOut)
+	}
+}
+
+// An inventory that cannot be opened when the webhook starts does not stop it: it is
+// said once, and writes fail (counted by the webhook) until it can be opened.
+func TestAdmissionInventoryDownAtStart(t *testing.T) {
+	var logs lockedBuffer
+	logger := slog.New(slog.NewTextHandler(&logs, nil))
+	env := Env{Stdout: io.Discard, Stderr: io.Discard, Getenv: func(string) string { return "" }, Now: time.Now}
+	f := admissionInventory{db: dbFlag{location: "postgres://charter:s3cret-pw@127.0.0.1:1/inventory?connect_timeout=2"}, cluster: "prod-eu"}
+	inv, err := f.open(context.Background(), env, logger)
+	if err != nil || inv == nil {
+		t.Fatalf("open = %v, %v; want a webhook that starts", inv, err)
+	}
+	if !strings.Contains(logs.String(), "cannot be opened now") || strings.Contains(logs.String(), "s3cret-pw") {
+		t.Errorf("the warning does not say so, or shows the password: %s", logs.String())
+	}
+	d := inventory.Deployment{Digest: "sha256:aa", Namespace: "shop", Workload: "Pod/web"}
+	if err := inv.RecordDeployments(context.Background(), []inventory.Deployment{d}); err == nil {
+		t.Error("a write to an inventory that could not be opened succeeded")
+	}
+	if err := inv.Close(); err != nil {
+		t.Errorf("Close of an inventory never opened: %v", err)
+	}
+	if code, _, errOut := charterWith(t, nil, "admission", "serve", "--tls-cert", "c", "--tls-key", "k", "--cluster", "prod-eu"); code != 2 ||
+		!strings.Contains(errOut, "give --inventory too") {
+		t.Errorf("--cluster without --inventory: exit %d: %s", code, errOut)
 	}
 }

@@ -18,6 +18,7 @@
 #   scripts/bench/monitor.sh                      # 20,000 execs, 100,000 connects, 3 rounds,
 #                                                 # then 200,000 opens of /etc/shadow for drops
 #   EXECS=50000 WORKERS=4 ROUNDS=5 scripts/bench/monitor.sh
+#   CASES="exec-container connect-container" scripts/bench/monitor.sh
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 [ "$(id -u)" = 0 ] || { echo "bench/monitor: needs root (eBPF)" >&2; exit 2; }
@@ -26,6 +27,8 @@ CONNECTS=${CONNECTS:-100000}
 OPENS=${OPENS:-200000}
 WORKERS=${WORKERS:-2}
 ROUNDS=${ROUNDS:-3}
+# Which cases to run (all by default).
+CASES=${CASES:-exec-host exec-container connect-host connect-container connect-denied open-burst}
 DIR=$(mktemp -d /tmp/charter-bench-monitor.XXXXXX)
 MON_PID=
 CG=/sys/fs/cgroup/charter-bench-$$
@@ -195,15 +198,18 @@ run_case() { # run_case WHERE MODE N [PORT]
 }
 
 echo "bench/monitor: $(nproc) cores, kernel $(uname -r), load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
-run_case host exec "$EXECS"
-run_case container exec "$EXECS"
-run_case host connect "$CONNECTS" "$ALLOWED_PORT"
-run_case container connect "$CONNECTS" "$ALLOWED_PORT"
-run_case container connect "$((CONNECTS / 10))" "$DENIED_PORT"
+want() { case " $CASES " in *" $1 "*) return 0 ;; esac; return 1; }
+if want exec-host; then run_case host exec "$EXECS"; fi
+if want exec-container; then run_case container exec "$EXECS"; fi
+if want connect-host; then run_case host connect "$CONNECTS" "$ALLOWED_PORT"; fi
+if want connect-container; then run_case container connect "$CONNECTS" "$ALLOWED_PORT"; fi
+if want connect-denied; then run_case container connect "$((CONNECTS / 10))" "$DENIED_PORT"; fi
 # Drops: a burst of opens of /etc/shadow (each one a record, the same size as an exec's)
 # from the container at the fastest rate this machine makes them, with the monitor
 # reading (and alerting on each: RT005).
-start_monitor
-burst=$(loop container open "$OPENS" "$WORKERS" 0)
-echo "open burst x$OPENS in the container (wall s, per s, CPU s): $burst; monitor: $(stop_monitor)"
+if want open-burst; then
+  start_monitor
+  burst=$(loop container open "$OPENS" "$WORKERS" 0)
+  echo "open burst x$OPENS in the container (wall s, per s, CPU s): $burst; monitor: $(stop_monitor)"
+fi
 echo "bench/monitor: load average after: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -15,9 +15,9 @@ type lossySource struct {
 	drops  atomic.Uint64
 }
 
-func (s *lossySource) run(ctx context.Context, out chan<- Event) error {
+func (s *lossySource) run(ctx context.Context, out chan<- []Event) error {
 	for _, e := range s.events {
-		out <- e
+		out <- []Event{e}
 	}
 	s.drops.Store(7)
 	<-ctx.Done()

@@ -264,7 +264,7 @@ func (m *Monitor) Source() string { return m.sourceName }
 func (m *Monitor) Run(ctx context.Context) (Counts, error) {
 	defer func() { _ = m.src.close() }()
 	m.preload(ctx)
-	events := make(chan Event, 8192)
+	events := make(chan []Event, 64) // batches of up to maxBatch
 	srcCtx, stopSrc := context.WithCancel(ctx)
 	defer stopSrc()
 	srcErr := make(chan error, 1)
@@ -277,8 +277,10 @@ func (m *Monitor) Run(ctx context.Context) (Counts, error) {
 loop:
 	for {
 		select {
-		case e := <-events:
-			m.handle(ctx, &e)
+		case batch := <-events:
+			for i := range batch {
+				m.handle(ctx, &batch[i])
+			}
 		case r := <-m.loaded:
 			m.indexLoaded(r)
 		case <-dropCheck.C:
@@ -298,8 +300,10 @@ loop:
 	// Events already queued still count.
 	for drained := false; !drained; {
 		select {
-		case e := <-events:
-			m.handle(ctx, &e)
+		case batch := <-events:
+			for i := range batch {
+				m.handle(ctx, &batch[i])
+			}
 		default:
 			drained = true
 		}

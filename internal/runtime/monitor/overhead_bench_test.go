@@ -81,7 +81,7 @@ func attach(b *testing.B, eg *Egress) func() {
 		b.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	events := make(chan Event, 1024)
+	events := make(chan []Event, 64)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)

@@ -10,8 +10,9 @@ import (
 // source delivers the kernel's events. The eBPF source sees everything the rules need;
 // the proc connector fallback sees process starts only.
 type source interface {
-	// run sends events to out until ctx ends or the source fails.
-	run(ctx context.Context, out chan<- Event) error
+	// run sends events to out, in batches of what was waiting, until ctx ends or the
+	// source fails. A batch belongs to the receiver once sent.
+	run(ctx context.Context, out chan<- []Event) error
 	// dropped is how many events the kernel could not hand over (the reader fell behind).
 	dropped() uint64
 	close() error

@@ -92,28 +92,72 @@ func openBPFFor(self uint32, eg *Egress) (_ *bpfSource, err error) {
 	return s, nil
 }
 
-func (s *bpfSource) run(ctx context.Context, out chan<- Event) error {
+// maxBatch bounds the events handed over at once, so a burst is judged while it lasts.
+const maxBatch = 256
+
+// busyDrain is a drain large enough to read again at once instead of waiting for the
+// next poll: the ring buffer is filling faster than one poll interval empties it.
+const busyDrain = 1024
+
+// run drains the ring buffer every pollInterval and hands over what it held in batches.
+// The drain never waits in the kernel: a thread blocked in epoll_wait holding the Go
+// scheduler's P made the runtime's monitor thread wake every few microseconds to take it
+// back, which cost more CPU than judging the events. Between drains the goroutine
+// sleeps on a Go timer. A burst (busyDrain records in one drain) is read again at once.
+func (s *bpfSource) run(ctx context.Context, out chan<- []Event) error {
 	stop := context.AfterFunc(ctx, func() { _ = s.reader.Close() })
 	defer stop()
 	var rec ringbuf.Record
-	s.reader.SetDeadline(time.Now().Add(pollInterval))
+	var batch []Event
+	send := func() bool {
+		if len(batch) == 0 {
+			return true
+		}
+		select {
+		case out <- batch:
+			batch = nil
+			return true
+		case <-ctx.Done():
+			return false
+		}
+	}
+	tick := time.NewTicker(pollInterval)
+	defer tick.Stop()
 	for {
-		if err := s.reader.ReadInto(&rec); err != nil {
+		s.reader.SetDeadline(time.Now()) // read what is there, wait for nothing
+		n := 0
+		for {
+			err := s.reader.ReadInto(&rec)
 			if errors.Is(err, os.ErrDeadlineExceeded) {
-				s.reader.SetDeadline(time.Now().Add(pollInterval))
+				break // drained
+			}
+			if err != nil {
+				if errors.Is(err, os.ErrClosed) || errors.Is(err, ringbuf.ErrClosed) || ctx.Err() != nil {
+					return nil
+				}
+				return fmt.Errorf("reading the ring buffer: %w", err)
+			}
+			n++
+			e, err := decode(rec.RawSample, nowFunc())
+			if err != nil {
 				continue
 			}
-			if errors.Is(err, os.ErrClosed) || errors.Is(err, ringbuf.ErrClosed) || ctx.Err() != nil {
+			if batch == nil {
+				batch = make([]Event, 0, 32)
+			}
+			batch = append(batch, e)
+			if len(batch) >= maxBatch && !send() {
 				return nil
 			}
-			return fmt.Errorf("reading the ring buffer: %w", err)
 		}
-		e, err := decode(rec.RawSample, nowFunc())
-		if err != nil {
+		if !send() {
+			return nil
+		}
+		if n >= busyDrain {
 			continue
 		}
 		select {
-		case out <- e:
+		case <-tick.C:
 		case <-ctx.Done():
 			return nil
 		}

@@ -32,9 +32,10 @@ func TestBPFSourceSeesEachKind(t *testing.T) {
 	defer func() { _ = src.close() }()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	events := make(chan Event, 4096)
+	batches := make(chan []Event, 64)
 	done := make(chan error, 1)
-	go func() { done <- src.run(ctx, events) }()
+	go func() { done <- src.run(ctx, batches) }()
+	events := flatten(ctx, batches)
 
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -103,8 +104,9 @@ func TestBPFKernelFilter(t *testing.T) {
 	defer func() { _ = src.close() }()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	events := make(chan Event, 4096)
-	go func() { _ = src.run(ctx, events) }()
+	batches := make(chan []Event, 64)
+	go func() { _ = src.run(ctx, batches) }()
+	events := flatten(ctx, batches)
 
 	connect := func(port int) int {
 		cmd := exec.Command("/bin/bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/"+strconv.Itoa(port))
@@ -167,4 +169,26 @@ func TestBPFKernelFilter(t *testing.T) {
 	if n := src.filtered()[KindOpen]; n == 0 {
 		t.Error("the quieted open was not counted as filtered")
 	}
+}
+
+// flatten turns the source's batches into a stream of events.
+func flatten(ctx context.Context, batches <-chan []Event) <-chan Event {
+	out := make(chan Event, 4096)
+	go func() {
+		for {
+			select {
+			case batch := <-batches:
+				for _, e := range batch {
+					select {
+					case out <- e:
+					case <-ctx.Done():
+						return
+					}
+				}
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return out
 }

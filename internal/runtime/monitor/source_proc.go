@@ -59,7 +59,7 @@ func openProcConnector() (*procSource, error) {
 	return &procSource{fd: fd, v1: cgroupV1()}, nil
 }
 
-func (s *procSource) run(ctx context.Context, out chan<- Event) error {
+func (s *procSource) run(ctx context.Context, out chan<- []Event) error {
 	stop := context.AfterFunc(ctx, func() { _ = unix.Shutdown(s.fd, unix.SHUT_RDWR) })
 	defer stop()
 	buf := make([]byte, 64<<10)
@@ -78,13 +78,18 @@ func (s *procSource) run(ctx context.Context, out chan<- Event) error {
 			}
 			return fmt.Errorf("proc connector: %w", err)
 		}
-		for _, pid := range execPIDs(buf[:n]) {
-			e := readProc(pid, s.v1)
-			select {
-			case out <- e:
-			case <-ctx.Done():
-				return nil
-			}
+		pids := execPIDs(buf[:n])
+		if len(pids) == 0 {
+			continue
+		}
+		batch := make([]Event, 0, len(pids))
+		for _, pid := range pids {
+			batch = append(batch, readProc(pid, s.v1))
+		}
+		select {
+		case out <- batch:
+		case <-ctx.Done():
+			return nil
 		}
 	}
 }

@@ -340,15 +340,12 @@ static __always_inline void fill_task(struct event *e, struct task_struct *t)
 	fill_cgroup(e, t);
 }
 
-// submit hands a record over without waking the reader, which polls every few
-// milliseconds: a wakeup per event would cost the traced process more than the tracing.
-// Once a quarter of the buffer is waiting, the reader is woken at once.
+// submit hands a record over without waking anyone: user space drains the buffer on a
+// timer (and again at once while it finds it busy), because a wakeup per event cost
+// the traced process more than the tracing.
 static __always_inline void submit(struct event *e)
 {
-	__u64 flags = BPF_RB_NO_WAKEUP;
-	if (bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= (2 << 20))
-		flags = BPF_RB_FORCE_WAKEUP;
-	bpf_ringbuf_submit(e, flags);
+	bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
 }
 
 static __always_inline struct event *reserve(void)

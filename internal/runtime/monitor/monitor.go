@@ -290,14 +290,25 @@ loop:
 				lastDropped = d
 			}
 		case err := <-srcErr:
-			runErr = err
+			runErr, srcErr = err, nil
 			break loop
 		case <-ctx.Done():
 			break loop
 		}
 	}
 	stopSrc()
-	// Events already queued still count.
+	// The source hands over what the kernel still holds before it returns: those events
+	// count too.
+	for srcErr != nil {
+		select {
+		case batch := <-events:
+			for i := range batch {
+				m.handle(ctx, &batch[i])
+			}
+		case <-srcErr:
+			srcErr = nil
+		}
+	}
 	for drained := false; !drained; {
 		select {
 		case batch := <-events:

@@ -106,9 +106,10 @@ const busyDrain = 1024
 // scheduler's P made the runtime's monitor thread wake every few microseconds to take it
 // back, which cost more CPU than judging the events. Between drains the goroutine
 // sleeps on a Go timer. A burst (busyDrain records in one drain) is read again at once.
+//
+// When ctx ends, what the buffer still holds is drained and handed over once more (the
+// receiver keeps reading until run returns), so events made just before a stop count.
 func (s *bpfSource) run(ctx context.Context, out chan<- []Event) error {
-	stop := context.AfterFunc(ctx, func() { _ = s.reader.Close() })
-	defer stop()
 	var rec ringbuf.Record
 	var batch []Event
 	send := func() bool {
@@ -120,12 +121,20 @@ func (s *bpfSource) run(ctx context.Context, out chan<- []Event) error {
 			batch = nil
 			return true
 		case <-ctx.Done():
+		}
+		// Stopping: the receiver reads until run returns. One that does not (a caller
+		// that stopped listening) loses the rest after a second.
+		select {
+		case out <- batch:
+			batch = nil
+			return true
+		case <-time.After(time.Second):
 			return false
 		}
 	}
 	tick := time.NewTicker(pollInterval)
 	defer tick.Stop()
-	for {
+	for last := false; ; {
 		s.reader.SetDeadline(time.Now()) // read what is there, wait for nothing
 		n := 0
 		for {
@@ -152,7 +161,7 @@ func (s *bpfSource) run(ctx context.Context, out chan<- []Event) error {
 				return nil
 			}
 		}
-		if !send() {
+		if !send() || last {
 			return nil
 		}
 		if n >= busyDrain {
@@ -161,7 +170,7 @@ func (s *bpfSource) run(ctx context.Context, out chan<- []Event) error {
 		select {
 		case <-tick.C:
 		case <-ctx.Done():
-			return nil
+			last = true // one more drain
 		}
 	}
 }

@@ -305,8 +305,8 @@ loop:
 			for i := range batch {
 				m.handle(ctx, &batch[i])
 			}
-		case <-srcErr:
-			srcErr = nil
+		case err := <-srcErr:
+			runErr, srcErr = err, nil
 		}
 	}
 	for drained := false; !drained; {

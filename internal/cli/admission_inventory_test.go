@@ -4,14 +4,10 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
-	"database/sql"
 	"encoding/base64"
-	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
-	"net/url"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -33,28 +29,7 @@ func TestAdmissionInventorySQLite(t *testing.T) {
 }
 
 func TestAdmissionInventoryPostgres(t *testing.T) {
-	dsn := os.Getenv("CHARTER_TEST_POSTGRES")
-	if dsn == "" {
-		t.Skip("CHARTER_TEST_POSTGRES is not set (scripts/it/inventory.sh starts a PostgreSQL and sets it)")
-	}
-	db, err := sql.Open("pgx", dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = db.Close() }()
-	schema := fmt.Sprintf("admission%d", time.Now().UnixNano())
-	if _, err := db.Exec("CREATE SCHEMA " + schema); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _, _ = db.Exec("DROP SCHEMA " + schema + " CASCADE") }()
-	u, err := url.Parse(dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	testAdmissionInventory(t, u.String())
+	testAdmissionInventory(t, postgresSchema(t, "admission"))
 }
 
 func testAdmissionInventory(t *testing.T, db string) {

@@ -141,6 +141,13 @@ func TestInventorySQLite(t *testing.T) {
 // TestInventoryPostgres runs the same commands against the PostgreSQL that
 // scripts/it/inventory.sh starts.
 func TestInventoryPostgres(t *testing.T) {
+	testInventoryEndToEnd(t, postgresSchema(t, "cli"))
+}
+
+// postgresSchema is a DSN for a schema of its own in the PostgreSQL scripts/it/inventory.sh
+// starts (CHARTER_TEST_POSTGRES), dropped when the test ends; it skips the test without one.
+func postgresSchema(t *testing.T, prefix string) string {
+	t.Helper()
 	dsn := os.Getenv("CHARTER_TEST_POSTGRES")
 	if dsn == "" {
 		t.Skip("CHARTER_TEST_POSTGRES is not set (scripts/it/inventory.sh starts a PostgreSQL and sets it)")
@@ -149,12 +156,15 @@ func TestInventoryPostgres(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer func() { _ = db.Close() }()
-	schema := fmt.Sprintf("cli%d", time.Now().UnixNano())
+	schema := fmt.Sprintf("%s%d", prefix, time.Now().UnixNano())
 	if _, err := db.Exec("CREATE SCHEMA " + schema); err != nil {
+		_ = db.Close()
 		t.Fatal(err)
 	}
-	defer func() { _, _ = db.Exec("DROP SCHEMA " + schema + " CASCADE") }()
+	t.Cleanup(func() {
+		_, _ = db.Exec("DROP SCHEMA " + schema + " CASCADE")
+		_ = db.Close()
+	})
 	u, err := url.Parse(dsn)
 	if err != nil {
 		t.Fatal(err)
@@ -162,7 +172,7 @@ func TestInventoryPostgres(t *testing.T) {
 	q := u.Query()
 	q.Set("search_path", schema)
 	u.RawQuery = q.Encode()
-	testInventoryEndToEnd(t, u.String())
+	return u.String()
 }
 
 func testInventoryEndToEnd(t *testing.T, loc string) {

@@ -25,17 +25,7 @@ func needRoot(t *testing.T) {
 // by this test's children must come back as events with their details.
 func TestBPFSourceSeesEachKind(t *testing.T) {
 	needRoot(t)
-	src, err := openBPF(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = src.close() }()
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	batches := make(chan []Event, 64)
-	done := make(chan error, 1)
-	go func() { done <- src.run(ctx, batches) }()
-	events := flatten(ctx, batches)
+	src, events, done, cancel := startSource(t, nil)
 
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -97,16 +87,7 @@ func TestBPFKernelFilter(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	src, err := openBPF(eg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = src.close() }()
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	batches := make(chan []Event, 64)
-	go func() { _ = src.run(ctx, batches) }()
-	events := flatten(ctx, batches)
+	src, events, _, _ := startSource(t, eg)
 
 	connect := func(port int) int {
 		cmd := exec.Command("/bin/bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/"+strconv.Itoa(port))
@@ -171,10 +152,26 @@ func TestBPFKernelFilter(t *testing.T) {
 	}
 }
 
-// flatten turns the source's batches into a stream of events.
-func flatten(ctx context.Context, batches <-chan []Event) <-chan Event {
+// startSource loads the kernel side with eg and runs it until the test ends (or cancel):
+// events is what it hands over, one event at a time, and done receives run's result.
+func startSource(t *testing.T, eg *Egress) (src *bpfSource, events <-chan Event, done <-chan error, cancel func()) {
+	t.Helper()
+	src, err := openBPF(eg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	batches := make(chan []Event, 64)
+	result := make(chan error, 1)
+	stopped := make(chan struct{})
+	go func() {
+		result <- src.run(ctx, batches)
+		close(stopped)
+	}()
 	out := make(chan Event, 4096)
 	go func() {
+		// Until run returns (it hands over a last drain after cancel): forward until the
+		// test cancels, then discard.
 		for {
 			select {
 			case batch := <-batches:
@@ -182,13 +179,16 @@ func flatten(ctx context.Context, batches <-chan []Event) <-chan Event {
 					select {
 					case out <- e:
 					case <-ctx.Done():
-						return
 					}
 				}
-			case <-ctx.Done():
+			case <-stopped:
 				return
 			}
 		}
 	}()
-	return out
+	t.Cleanup(func() {
+		cancel()
+		_ = src.close()
+	})
+	return src, out, result, cancel
 }

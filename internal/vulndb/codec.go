@@ -119,6 +119,9 @@ func decodeEntry(b []byte) (entry, error) {
 		a.Sev.Level = report.Severity(d.varint())
 		a.Sev.Source = d.str()
 		a.Sev.Score = math.Float64frombits(d.u64())
+		if !(a.Sev.Score >= 0 && a.Sev.Score <= 10) { // a CVSS base score; NaN fails too
+			d.fail()
+		}
 		a.Sev.Vector = d.str()
 		a.Sev.Rank = int(d.varint())
 	}

@@ -19,6 +19,7 @@ import (
 
 	"github.com/charterhq/charter/internal/imagecheck/imagetest"
 	"github.com/charterhq/charter/internal/inventory"
+	"github.com/charterhq/charter/internal/testutil"
 )
 
 // An image with log4j-core 2.14.1 is added to the inventory from the registry, admitted
@@ -71,7 +72,7 @@ func testAdmissionInventory(t *testing.T, db string) {
 	}
 	writeTestFile(t, filepath.Join(dir, "charter.yaml"), "version: 1\nsigning:\n  keys: [./cosign.pub]\n")
 
-	var stdout, stderr lockedBuffer
+	var stdout, stderr testutil.SyncBuffer
 	env := Env{Stdout: &stdout, Stderr: &stderr, Getenv: func(string) string { return "" }, Now: time.Now}
 	ctx, cancel := context.WithCancel(context.Background())
 	exited := make(chan int, 1)
@@ -89,14 +90,7 @@ func testAdmissionInventory(t *testing.T, db string) {
 		t.Fatalf("denied: %s", msg)
 	}
 	cancel()
-	select {
-	case code := <-exited:
-		if code != 0 {
-			t.Fatalf("serve exited %d: %s", code, stderr.String())
-		}
-	case <-time.After(15 * time.Second):
-		t.Fatal("serve did not stop")
-	}
+	waitStopped(t, &stderr, exited)
 
 	code, out, errOut = charterWith(t, vars, "inventory", "query", "--db", db, "--purl", "pkg:maven/org.apache.logging.log4j/log4j-core", "--range", "<2.17.1")
 	if code != 0 || !strings.Contains(out, "prod-eu/shop/Pod/web") || !strings.Contains(out, "1 of them running") {
@@ -111,7 +105,7 @@ func testAdmissionInventory(t *testing.T, db string) {
 // An inventory that cannot be opened when the webhook starts does not stop it: it is
 // said once, and writes fail (counted by the webhook) until it can be opened.
 func TestAdmissionInventoryDownAtStart(t *testing.T) {
-	var logs lockedBuffer
+	var logs testutil.SyncBuffer
 	logger := slog.New(slog.NewTextHandler(&logs, nil))
 	env := Env{Stdout: io.Discard, Stderr: io.Discard, Getenv: func(string) string { return "" }, Now: time.Now}
 	f := admissionInventory{db: dbFlag{location: "postgres://charter:s3cret-pw@127.0.0.1:1/inventory?connect_timeout=2"}, cluster: "prod-eu"}

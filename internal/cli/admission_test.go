@@ -14,6 +14,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/charterhq/charter/internal/testutil"
 )
 
 // TestAdmissionServeEndToEnd makes certificates, signs one image and not another, serves
@@ -44,7 +46,7 @@ func TestAdmissionServeEndToEnd(t *testing.T) {
 	}
 	writeTestFile(t, filepath.Join(dir, "charter.yaml"), "version: 1\nsigning:\n  keys: [./cosign.pub]\n")
 
-	var stdout, stderr lockedBuffer
+	var stdout, stderr testutil.SyncBuffer
 	env := Env{Stdout: &stdout, Stderr: &stderr, Getenv: func(string) string { return "" }, Now: time.Now}
 	ctx, cancel := context.WithCancel(context.Background())
 	exited := make(chan int, 1)
@@ -72,14 +74,7 @@ func TestAdmissionServeEndToEnd(t *testing.T) {
 		}
 	}
 	cancel()
-	select {
-	case code := <-exited:
-		if code != 0 {
-			t.Errorf("serve exited %d after SIGTERM: %s", code, stderr.String())
-		}
-	case <-time.After(15 * time.Second):
-		t.Fatal("serve did not stop")
-	}
+	waitStopped(t, &stderr, exited)
 	if n := strings.Count(stdout.String(), `"msg":"admission"`); n != 2 {
 		t.Errorf("%d audit lines on stdout, want 2:\n%s", n, stdout.String())
 	}
@@ -104,7 +99,7 @@ func TestAdmissionServeNeedsTLSAndCharter(t *testing.T) {
 
 var servingLine = regexp.MustCompile(`serving https://(\S+) `)
 
-func waitServing(t *testing.T, stderr *lockedBuffer, exited chan int) string {
+func waitServing(t *testing.T, stderr *testutil.SyncBuffer, exited chan int) string {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for time.Now().Before(deadline) {
@@ -119,6 +114,19 @@ func waitServing(t *testing.T, stderr *lockedBuffer, exited chan int) string {
 	}
 	t.Fatalf("serve did not start: %s", stderr.String())
 	return ""
+}
+
+// waitStopped waits for a cancelled `admission serve` to exit 0.
+func waitStopped(t *testing.T, stderr *testutil.SyncBuffer, exited chan int) {
+	t.Helper()
+	select {
+	case code := <-exited:
+		if code != 0 {
+			t.Fatalf("serve exited %d after SIGTERM: %s", code, stderr.String())
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("serve did not stop")
+	}
 }
 
 func postPod(t *testing.T, client *http.Client, url, image string) (allowed bool, msg, proto string) {

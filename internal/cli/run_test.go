@@ -1,31 +1,13 @@
 package cli
 
 import (
-	"bytes"
 	"context"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/charterhq/charter/internal/testutil"
 )
-
-// lockedBuffer takes the concurrent writes of a job's stdout and stderr.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // runCharterRun runs `charter run` in-process and returns its exit code and both streams.
 func runCharterRun(t *testing.T, dir string, args ...string) (int, string, string) {
@@ -33,7 +15,7 @@ func runCharterRun(t *testing.T, dir string, args ...string) (int, string, strin
 	if dir != "" {
 		t.Chdir(dir)
 	}
-	var out, errb lockedBuffer
+	var out, errb testutil.SyncBuffer
 	env := Env{Stdout: &out, Stderr: &errb, Getenv: func(string) string { return "" }, Now: time.Now}
 	code := Run(context.Background(), append([]string{"run"}, args...), env)
 	return code, out.String(), errb.String()
@@ -113,7 +95,7 @@ func TestRunRefusesAStateFileInUse(t *testing.T) {
 	started := make(chan struct{})
 	first := make(chan int)
 	go func() {
-		var out lockedBuffer
+		var out testutil.SyncBuffer
 		env := Env{Stdout: &out, Stderr: &out, Getenv: func(string) string { return "" }, Now: time.Now}
 		close(started)
 		first <- Run(context.Background(), []string{"run", "--", "/bin/sh", "-c", "sleep 3"}, env)

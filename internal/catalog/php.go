@@ -44,10 +44,11 @@ func parseComposerInstalled(b []byte) []Found {
 	var out []Found
 	for _, c := range list {
 		vendor, name, ok := strings.Cut(c.Name, "/")
-		if !ok || vendor == "" || name == "" || c.Version == "" {
+		version := strings.TrimPrefix(c.Version, "v")
+		if !ok || vendor == "" || name == "" || version == "" {
 			continue
 		}
-		out = append(out, Found{Package: &Package{Namespace: vendor, Name: name, Version: strings.TrimPrefix(c.Version, "v"),
+		out = append(out, Found{Package: &Package{Namespace: vendor, Name: name, Version: version,
 			Ecosystem: Composer, Licenses: c.License}})
 	}
 	return out

@@ -122,20 +122,32 @@ func (r *recorder) record(req *admissionv1.AdmissionRequest, d *decision) int {
 	}
 	now := r.now()
 	dropped := 0
-	seen := map[string]bool{}
+	// the containers running each digest, in the order the digests first appear
+	var order []string
+	containers := map[string][]string{}
+	refs := map[string]string{}
 	for _, img := range d.images {
 		digest := admittedDigest(img)
-		if digest == "" || seen[digest] {
+		if digest == "" {
 			continue
 		}
-		seen[digest] = true
+		if _, ok := refs[digest]; !ok {
+			order = append(order, digest)
+			refs[digest] = img.Image
+		}
+		if img.Container != "" && !strings.Contains(img.Container, ",") {
+			containers[digest] = append(containers[digest], img.Container)
+		}
+	}
+	for _, digest := range order {
 		p := place{digest: digest, namespace: d.namespace, workload: d.workload}
 		if !r.claim(p, now) {
 			continue
 		}
-		dep := inventory.Deployment{Digest: digest, Cluster: r.cluster, Namespace: d.namespace, Workload: d.workload, LastSeen: now.UTC()}
+		dep := inventory.Deployment{Digest: digest, Cluster: r.cluster, Namespace: d.namespace, Workload: d.workload,
+			Containers: containers[digest], LastSeen: now.UTC()}
 		select {
-		case r.queue <- queued{dep, img.Image}:
+		case r.queue <- queued{dep, refs[digest]}:
 		default:
 			r.release(p)
 			r.metrics.inventoryDropped.Inc()
@@ -271,7 +283,7 @@ func (r *recorder) write(batch []queued) {
 		deps = append(deps, q.dep)
 		for _, child := range r.platformDigests(lookups, q) {
 			d := q.dep
-			d.Digest = child
+			d.Digest, d.Index = child, q.dep.Digest
 			deps = append(deps, d)
 		}
 	}

@@ -186,6 +186,39 @@ func TestInventoryRecordsWhereAdmittedImagesRun(t *testing.T) {
 	}
 }
 
+// TestInventoryRecordsContainers: each digest's place names the containers that run it,
+// and a later spec's containers replace an earlier one's.
+func TestInventoryRecordsContainers(t *testing.T) {
+	store := openInventory(t)
+	now := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
+	f := newFixtureConfig(t, "", func(c *Config) { c.Inventory, c.Now = store, func() time.Time { return now } })
+	web := f.pushSigned("shop/web:1.0")
+	batch := f.pushSigned("shop/batch:1.0")
+	if resp := f.admit("/validate", reviewOf(t, hardenedPod(web, batch, web), podGVK, "shop")); !resp.Allowed {
+		t.Fatalf("denied: %s", message(resp))
+	}
+	// after the refresh interval the pod comes back with web in one container only
+	now = now.Add(DefaultInventoryRefresh + time.Minute)
+	if resp := f.admit("/validate", withUID(reviewOf(t, hardenedPod(batch, web), podGVK, "shop"), "again")); !resp.Allowed {
+		t.Fatalf("denied: %s", message(resp))
+	}
+	if err := f.srv.Close(); err != nil {
+		t.Fatal(err)
+	}
+	deps, err := store.Deployments(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, d := range deps {
+		got[d.Digest] = strings.Join(d.Containers, ",")
+	}
+	want := map[string]string{f.digestOf(web): "c1", f.digestOf(batch): "c0"}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("containers by digest %v, want %v", got, want)
+	}
+}
+
 // TestInventoryDedupesRepeats sends the same pod many times: one write per place per
 // refresh interval, and another once the interval has passed.
 func TestInventoryDedupesRepeats(t *testing.T) {
@@ -372,12 +405,42 @@ func TestInventoryRecordsPlatformImagesOfAnIndex(t *testing.T) {
 	if err := f.srv.Close(); err != nil {
 		t.Fatal(err)
 	}
-	for _, d := range append([]string{f.digestOf(ref)}, children...) {
+	// Before any image is added, the place runs an image the inventory cannot answer
+	// for: the index (its platform images' places are the index's place).
+	deps, err := store.Deployments(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	indexDigest := f.digestOf(ref)
+	if missing := inventory.Unrecorded(nil, deps); len(missing) != 1 || missing[0].Digest != indexDigest || missing[0].Index != "" {
+		t.Errorf("unrecorded before any add: %+v, want the index's place alone", missing)
+	}
+	var linked int
+	for _, d := range deps {
+		if d.Index == indexDigest {
+			linked++
+		}
+	}
+	if linked != len(children) {
+		t.Errorf("%d places recorded through the index, want %d (its platform images)", linked, len(children))
+	}
+	// One platform image added (what charter inventory add of the index records) covers it.
+	if _, err := store.Add(context.Background(), &inventory.Image{Digest: children[1], Reference: ref}); err != nil {
+		t.Fatal(err)
+	}
+	imgs, err := store.Images(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if missing := inventory.Unrecorded(imgs, deps); len(missing) != 0 {
+		t.Errorf("unrecorded with a platform image added: %+v, want none", missing)
+	}
+	for _, d := range append([]string{indexDigest}, children...) {
 		if got := deploymentsOf(t, store, d); fmt.Sprint(got) != "[Pod/web]" {
 			t.Errorf("%s runs in %v, want Pod/web", d, got)
 		}
 	}
-	imgs, err := store.Images(context.Background())
+	imgs, err = store.Images(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -48,7 +48,7 @@ func newInventoryCmd(env Env) *cobra.Command {
 			"  charter inventory query --purl pkg:maven/org.apache.logging.log4j/log4j-core --range '<2.17.1'",
 	}
 	cmd.AddCommand(newInventoryAddCmd(env), newInventoryAffectedCmd(env), newInventoryQueryCmd(env),
-		newInventoryListCmd(env), newInventoryRemoveCmd(env), newInventoryDeployedCmd(env))
+		newInventoryListCmd(env), newInventoryRemoveCmd(env), newInventoryDeployedCmd(env), newInventoryPruneCmd(env))
 	return cmd
 }
 
@@ -625,13 +625,18 @@ func orDash(s, dash string) string {
 	return s
 }
 
-// whereText lists deployments as cluster/namespace/workload.
+// whereText lists deployments as cluster/namespace/workload, with the containers that
+// run the image when known: prod/payments/Deployment/api (api, migrate).
 func whereText(ds []inventory.Deployment) string {
 	var out []string
 	for _, d := range ds {
-		out = append(out, strings.TrimPrefix(d.Cluster+"/"+d.Namespace+"/"+d.Workload, "/"))
+		s := strings.TrimPrefix(d.Cluster+"/"+d.Namespace+"/"+d.Workload, "/")
+		if len(d.Containers) > 0 {
+			s += " (" + strings.Join(d.Containers, ", ") + ")"
+		}
+		out = append(out, s)
 	}
-	return strings.Join(out, ", ")
+	return strings.Join(out, "; ")
 }
 
 // safeText keeps terminal control sequences that package metadata may carry out of a
@@ -675,13 +680,20 @@ func resultsCSV(w io.Writer, res []inventory.Result) error {
 
 func newInventoryListCmd(env Env) *cobra.Command {
 	var (
-		db dbFlag
-		lf listFlags
+		db         dbFlag
+		lf         listFlags
+		unrecorded bool
 	)
 	cmd := &cobra.Command{
-		Use:   "list",
+		Use:   "list [--unrecorded]",
 		Short: "List the recorded images, newest first, with where they run",
-		Args:  cobra.NoArgs,
+		Long: "List the recorded images, newest first, with where they run. Images that run\n" +
+			"(recorded by the admission webhook or `charter inventory deployed`) but were never\n" +
+			"added are blind spots: `affected` and `query` cannot answer for them. The table\n" +
+			"counts them, JSON lists them under \"unrecorded\", and --unrecorded lists only them.",
+		Example: "  charter inventory list\n" +
+			"  charter inventory list --unrecorded -o csv",
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := lf.validate(); err != nil {
 				return err
@@ -695,27 +707,40 @@ func newInventoryListCmd(env Env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return lf.write(env, func(w io.Writer) error { return encodeImages(w, lf.format, imgs) })
+			deps, err := store.Deployments(cmd.Context())
+			if err != nil {
+				return err
+			}
+			missing := inventory.Unrecorded(imgs, deps)
+			if unrecorded {
+				return lf.write(env, func(w io.Writer) error { return encodeUnrecorded(w, lf.format, missing) })
+			}
+			return lf.write(env, func(w io.Writer) error { return encodeImages(w, lf.format, imgs, missing) })
 		},
 	}
 	db.register(cmd)
 	lf.register(cmd)
+	cmd.Flags().BoolVar(&unrecorded, "unrecorded", false, "list only the places that run an image the inventory does not hold")
 	return cmd
 }
 
-func encodeImages(w io.Writer, format string, imgs []inventory.Summary) error {
+func encodeImages(w io.Writer, format string, imgs []inventory.Summary, unrecorded []inventory.Deployment) error {
 	switch format {
 	case "json":
 		if imgs == nil {
 			imgs = []inventory.Summary{}
 		}
+		if unrecorded == nil {
+			unrecorded = []inventory.Deployment{}
+		}
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
 		enc.SetEscapeHTML(false)
 		return enc.Encode(struct {
-			Schema string              `json:"schema"`
-			Images []inventory.Summary `json:"images"`
-		}{inventorySchema, imgs})
+			Schema     string                 `json:"schema"`
+			Images     []inventory.Summary    `json:"images"`
+			Unrecorded []inventory.Deployment `json:"unrecorded"`
+		}{inventorySchema, imgs, unrecorded})
 	case "csv":
 		cw := csv.NewWriter(w)
 		_ = cw.Write([]string{"reference", "digest", "created", "added", "distro", "packages", "deployments"})
@@ -742,7 +767,60 @@ func encodeImages(w io.Writer, format string, imgs []inventory.Summary) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	_, err := fmt.Fprintf(w, "%d image(s)\n", len(imgs))
+	if _, err := fmt.Fprintf(w, "%d image(s)\n", len(imgs)); err != nil {
+		return err
+	}
+	if len(unrecorded) > 0 {
+		_, err := fmt.Fprintf(w, "%d place(s) run an image that is not in the inventory: charter inventory list --unrecorded\n", len(unrecorded))
+		return err
+	}
+	return nil
+}
+
+// encodeUnrecorded lists the places whose image the inventory does not hold.
+func encodeUnrecorded(w io.Writer, format string, deps []inventory.Deployment) error {
+	switch format {
+	case "json":
+		if deps == nil {
+			deps = []inventory.Deployment{}
+		}
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		enc.SetEscapeHTML(false)
+		return enc.Encode(struct {
+			Schema     string                 `json:"schema"`
+			Unrecorded []inventory.Deployment `json:"unrecorded"`
+		}{inventorySchema, deps})
+	case "csv":
+		cw := csv.NewWriter(w)
+		_ = cw.Write([]string{"cluster", "namespace", "workload", "containers", "digest", "first_seen", "last_seen"})
+		for _, d := range deps {
+			row := []string{d.Cluster, d.Namespace, d.Workload, strings.Join(d.Containers, " "), d.Digest, timeText(d.FirstSeen), timeText(d.LastSeen)}
+			for i := range row {
+				row[i] = csvCell(row[i])
+			}
+			_ = cw.Write(row)
+		}
+		cw.Flush()
+		return cw.Error()
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "RUNS IN\tDIGEST\tFIRST SEEN\tLAST SEEN")
+	for _, d := range deps {
+		row := []string{whereText([]inventory.Deployment{d}), d.Digest, timeText(d.FirstSeen), timeText(d.LastSeen)}
+		for i := range row {
+			row[i] = safeText(row[i])
+		}
+		fmt.Fprintln(tw, strings.Join(row, "\t"))
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	msg := "every running image is in the inventory\n"
+	if len(deps) > 0 {
+		msg = fmt.Sprintf("%d place(s) run an image that is not in the inventory: add it with charter inventory add IMAGE@DIGEST\n", len(deps))
+	}
+	_, err := io.WriteString(w, msg)
 	return err
 }
 
@@ -819,6 +897,49 @@ func newInventoryDeployedCmd(env Env) *cobra.Command {
 	fl.StringVar(&dep.Cluster, "cluster", "", "the `CLUSTER`'s name")
 	fl.StringVar(&dep.Namespace, "namespace", "", "the `NAMESPACE`")
 	fl.StringVar(&dep.Workload, "workload", "", "the workload, as `KIND/NAME` (Deployment/api)")
+	fl.StringArrayVar(&dep.Containers, "container", nil, "a `NAME` of a container that runs the image (repeatable)")
+	return cmd
+}
+
+func newInventoryPruneCmd(env Env) *cobra.Command {
+	var (
+		db     dbFlag
+		unseen string
+	)
+	cmd := &cobra.Command{
+		Use:   "prune --unseen-for AGE",
+		Short: "Forget the places an image ran that were not seen for a while",
+		Long: "Forget where images ran when that place was last seen longer ago than AGE (7d, 36h):\n" +
+			"a workload deleted or moved to another image stops being seen. Images and their\n" +
+			"packages stay; `charter inventory remove` forgets those. The admission webhook sees\n" +
+			"a running place again whenever it is re-admitted (a rollout, a restart of a bare pod),\n" +
+			"so choose an AGE longer than the longest time your workloads go unchanged.",
+		Example: "  charter inventory prune --unseen-for 30d",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if unseen == "" {
+				return errors.New("--unseen-for is required (an age such as 30d)")
+			}
+			age, err := parseAge(unseen)
+			if err != nil {
+				return fmt.Errorf("--unseen-for %w", err)
+			}
+			store, err := db.open(cmd.Context(), env)
+			if err != nil {
+				return err
+			}
+			defer func() { _ = store.Close() }()
+			before := env.Now().Add(-age).UTC()
+			n, err := store.PruneDeployments(cmd.Context(), before)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(env.Stdout, "forgot %d place(s) last seen before %s\n", n, before.Format(time.RFC3339))
+			return nil
+		},
+	}
+	db.register(cmd)
+	cmd.Flags().StringVar(&unseen, "unseen-for", "", "forget places last seen longer ago than `AGE` (7d, 36h, 90m)")
 	return cmd
 }
 

@@ -500,3 +500,61 @@ func TestScanRecordsCreationTime(t *testing.T) {
 		t.Errorf("inventory list after scan --inventory: exit %d, want the config's creation time\n%s%s", code, out, stderr)
 	}
 }
+
+// TestInventoryUnrecordedAndPrune: places recorded for images never added are the
+// inventory's blind spots, listed by list --unrecorded and counted by list; prune forgets
+// places not seen for a while.
+func TestInventoryUnrecordedAndPrune(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "inv.db")
+	cache := t.TempDir()
+	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	const stale, fresh = "sha256:5ta1e00000000000000000000000000000000000000000000000000000000001", "sha256:f7e5400000000000000000000000000000000000000000000000000000000002"
+	at := func(when time.Time, args ...string) (int, string, string) {
+		t.Helper()
+		return runAt(t, cache, when, nil, false, append(append([]string{"inventory"}, args...), "--db", db)...)
+	}
+	if code, _, stderr := at(now.Add(-40*24*time.Hour), "deployed", stale, "--cluster", "prod", "--namespace", "shop", "--workload", "Deployment/old"); code != 0 {
+		t.Fatalf("deployed: exit %d: %s", code, stderr)
+	}
+	if code, _, stderr := at(now, "deployed", fresh, "--cluster", "prod", "--namespace", "shop", "--workload", "Deployment/web",
+		"--container", "web", "--container", "metrics"); code != 0 {
+		t.Fatalf("deployed: exit %d: %s", code, stderr)
+	}
+	if code, _, stderr := at(now, "deployed", fresh, "--namespace", "shop", "--workload", "Deployment/x", "--container", "a,b"); code != 2 || !strings.Contains(stderr, "comma") {
+		t.Errorf("a container name with a comma: exit %d: %s", code, stderr)
+	}
+	code, out, _ := at(now, "list")
+	if code != 0 || !strings.Contains(out, "0 image(s)") || !strings.Contains(out, "2 place(s) run an image that is not in the inventory") {
+		t.Errorf("list: exit %d\n%s", code, out)
+	}
+	code, out, _ = at(now, "list", "--unrecorded")
+	if code != 0 || !strings.Contains(out, "prod/shop/Deployment/web (metrics, web)") || !strings.Contains(out, stale) || !strings.Contains(out, "2 place(s)") {
+		t.Errorf("list --unrecorded: exit %d\n%s", code, out)
+	}
+	code, out, _ = at(now, "list", "--unrecorded", "-o", "csv")
+	rows, err := csv.NewReader(strings.NewReader(out)).ReadAll()
+	if code != 0 || err != nil || len(rows) != 3 || rows[2][3] != "metrics web" || rows[2][4] != fresh {
+		t.Errorf("list --unrecorded -o csv: exit %d %v\n%s", code, err, out)
+	}
+	if code, _, stderr := at(now, "prune", "--unseen-for", "soon"); code != 2 || !strings.Contains(stderr, "--unseen-for") {
+		t.Errorf("a bad age: exit %d: %s", code, stderr)
+	}
+	if code, _, stderr := at(now, "prune"); code != 2 || !strings.Contains(stderr, "--unseen-for is required") {
+		t.Errorf("no age: exit %d: %s", code, stderr)
+	}
+	if code, out, stderr := at(now, "prune", "--unseen-for", "30d"); code != 0 || !strings.Contains(out, "forgot 1 place(s) last seen before 2026-10-26T12:00:00Z") {
+		t.Errorf("prune: exit %d: %s%s", code, out, stderr)
+	}
+	code, out, _ = at(now, "list", "-o", "json")
+	var doc struct {
+		Images     []json.RawMessage `json:"images"`
+		Unrecorded []struct {
+			Digest     string   `json:"digest"`
+			Containers []string `json:"containers"`
+		} `json:"unrecorded"`
+	}
+	if err := json.Unmarshal([]byte(out), &doc); code != 0 || err != nil || len(doc.Images) != 0 || len(doc.Unrecorded) != 1 ||
+		doc.Unrecorded[0].Digest != fresh || fmt.Sprint(doc.Unrecorded[0].Containers) != "[metrics web]" {
+		t.Errorf("list -o json after prune: exit %d %v\n%s", code, err, out)
+	}
+}

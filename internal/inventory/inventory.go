@@ -57,10 +57,16 @@ type Package struct {
 
 // Deployment is one place an image runs.
 type Deployment struct {
-	Digest    string    `json:"digest"`
-	Cluster   string    `json:"cluster,omitempty"`
-	Namespace string    `json:"namespace"`
-	Workload  string    `json:"workload"`
+	Digest    string `json:"digest"`
+	Cluster   string `json:"cluster,omitempty"`
+	Namespace string `json:"namespace"`
+	Workload  string `json:"workload"`
+	// Containers are the workload's containers that run the image, as of the newest
+	// sighting that named them (sorted; empty when no sighting did).
+	Containers []string `json:"containers,omitempty"`
+	// Index is the image index (multi-platform image) the workload names, when Digest is
+	// one of its platform images and was recorded through it.
+	Index     string    `json:"index,omitempty"`
 	FirstSeen time.Time `json:"firstSeen"`
 	LastSeen  time.Time `json:"lastSeen"`
 }
@@ -131,6 +137,11 @@ type Store interface {
 	Hits(ctx context.Context, cands []Candidate) ([]Hit, error)
 	// Images lists the recorded images, newest first.
 	Images(ctx context.Context) ([]Summary, error)
+	// Deployments lists every recorded place, whether or not its image is in the
+	// inventory, ordered by cluster, namespace, workload and digest.
+	Deployments(ctx context.Context) ([]Deployment, error)
+	// PruneDeployments forgets the places last seen before t, and returns how many.
+	PruneDeployments(ctx context.Context, before time.Time) (int, error)
 	// Remove deletes the images whose digest or reference is ref, and their links;
 	// it returns how many it removed.
 	Remove(ctx context.Context, ref string) (int, error)
@@ -140,3 +151,32 @@ type Store interface {
 
 // ErrSchemaTooNew is returned by Open when the database was migrated by a newer charter.
 var ErrSchemaTooNew = errors.New("inventory schema is newer than this charter understands")
+
+// Unrecorded returns the places that run an image the inventory cannot answer for: a
+// digest that is not among imgs, unless it is an image index whose platform image for
+// that place is (the webhook records an index with its platform images, and the
+// inventory holds platform images). Places recorded for a platform image through an
+// index are represented by the index's place.
+func Unrecorded(imgs []Summary, deps []Deployment) []Deployment {
+	held := map[string]bool{}
+	for _, im := range imgs {
+		if im.Digest != "" {
+			held[im.Digest] = true
+		}
+	}
+	type at struct{ digest, cluster, namespace, workload string }
+	covered := map[at]bool{}
+	for _, d := range deps {
+		if d.Index != "" && held[d.Digest] {
+			covered[at{d.Index, d.Cluster, d.Namespace, d.Workload}] = true
+		}
+	}
+	var out []Deployment
+	for _, d := range deps {
+		if d.Index != "" || held[d.Digest] || covered[at{d.Digest, d.Cluster, d.Namespace, d.Workload}] {
+			continue
+		}
+		out = append(out, d)
+	}
+	return out
+}

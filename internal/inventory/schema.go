@@ -86,6 +86,14 @@ var migrations = [][]string{
 			ALTER COLUMN ecosystem TYPE TEXT COLLATE "C", ALTER COLUMN name_key TYPE TEXT COLLATE "C",
 			ALTER COLUMN src_key TYPE TEXT COLLATE "C"`,
 	},
+	{ // 3: a place's containers (comma-separated, as of its newest sighting that named
+		// them), and the image index a platform image's place was recorded through (what
+		// tells an index that runs and is covered by its platform images from one that is
+		// not in the inventory at all).
+		`ALTER TABLE deployments ADD COLUMN containers TEXT NOT NULL DEFAULT ''`,
+		`ALTER TABLE deployments ADD COLUMN via_index TEXT NOT NULL DEFAULT ''`,
+		`CREATE INDEX deployments_last_seen ON deployments (last_seen)`,
+	},
 }
 
 // SchemaVersion is the schema version this charter writes.

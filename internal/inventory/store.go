@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -530,13 +531,14 @@ func (s *sqlStore) RecordDeployment(ctx context.Context, d Deployment) error {
 
 // RecordDeployments upserts the places in one transaction, a statement per chunk of
 // rows. A place only ever widens its first-seen to last-seen span: sightings can arrive
-// out of order (webhook replicas, a write retried later).
+// out of order (webhook replicas, a write retried later). Its containers are those of
+// the newest sighting that names any.
 func (s *sqlStore) RecordDeployments(ctx context.Context, ds []Deployment) error {
 	rows, err := mergeDeployments(ds)
 	if err != nil || len(rows) == 0 {
 		return err
 	}
-	const cols = 6
+	const cols = 8
 	per := min(s.d.maxParams/cols, 500)
 	// one statement is a transaction of its own; more need one around them
 	var exec interface {
@@ -554,10 +556,13 @@ func (s *sqlStore) RecordDeployments(ctx context.Context, ds []Deployment) error
 		chunk := rows[start:min(start+per, len(rows))]
 		args := make([]any, 0, len(chunk)*cols)
 		for _, d := range chunk {
-			args = append(args, d.Digest, d.Cluster, d.Namespace, d.Workload, d.FirstSeen, d.LastSeen)
+			args = append(args, d.Digest, d.Cluster, d.Namespace, d.Workload, strings.Join(d.Containers, ","), d.Index, d.FirstSeen, d.LastSeen)
 		}
-		q := `INSERT INTO deployments (digest, cluster, namespace, workload, first_seen, last_seen) VALUES ` + placeholders(len(chunk), cols) + `
+		q := `INSERT INTO deployments (digest, cluster, namespace, workload, containers, via_index, first_seen, last_seen) VALUES ` + placeholders(len(chunk), cols) + `
 			ON CONFLICT (digest, cluster, namespace, workload) DO UPDATE SET
+			containers = CASE WHEN excluded.containers <> '' AND (deployments.containers = '' OR excluded.last_seen >= deployments.last_seen)
+				THEN excluded.containers ELSE deployments.containers END,
+			via_index = CASE WHEN excluded.via_index <> '' THEN excluded.via_index ELSE deployments.via_index END,
 			first_seen = CASE WHEN excluded.first_seen < deployments.first_seen THEN excluded.first_seen ELSE deployments.first_seen END,
 			last_seen = CASE WHEN excluded.last_seen > deployments.last_seen THEN excluded.last_seen ELSE deployments.last_seen END` //nolint:gosec // placeholders only
 		if _, err := exec.ExecContext(ctx, s.d.bind(q), args...); err != nil {
@@ -571,8 +576,9 @@ func (s *sqlStore) RecordDeployments(ctx context.Context, ds []Deployment) error
 	return tx.Commit()
 }
 
-// mergeDeployments checks the places, fills their times (now when unset), and merges
-// repeats of one place (an upsert may touch a row once per statement).
+// mergeDeployments checks the places, fills their times (now when unset), sorts their
+// containers, and merges repeats of one place (an upsert may touch a row once per
+// statement).
 func mergeDeployments(ds []Deployment) ([]Deployment, error) {
 	type key struct{ digest, cluster, namespace, workload string }
 	at := map[key]int{}
@@ -582,6 +588,11 @@ func mergeDeployments(ds []Deployment) ([]Deployment, error) {
 		if d.Digest == "" || d.Namespace == "" || d.Workload == "" {
 			return nil, errors.New("inventory: a deployment needs a digest, a namespace and a workload")
 		}
+		containers, err := containerSet(d.Containers)
+		if err != nil {
+			return nil, fmt.Errorf("inventory: deployment of %s in %s/%s: %w", d.Digest, d.Namespace, d.Workload, err)
+		}
+		d.Containers = containers
 		if d.LastSeen.IsZero() {
 			d.LastSeen = now
 		}
@@ -596,14 +607,38 @@ func mergeDeployments(ds []Deployment) ([]Deployment, error) {
 			out = append(out, d)
 			continue
 		}
-		if d.FirstSeen.Before(out[i].FirstSeen) {
-			out[i].FirstSeen = d.FirstSeen
+		o := &out[i]
+		if len(d.Containers) > 0 && (len(o.Containers) == 0 || !d.LastSeen.Before(o.LastSeen)) {
+			o.Containers = d.Containers
 		}
-		if d.LastSeen.After(out[i].LastSeen) {
-			out[i].LastSeen = d.LastSeen
+		if d.Index != "" {
+			o.Index = d.Index
+		}
+		if d.FirstSeen.Before(o.FirstSeen) {
+			o.FirstSeen = d.FirstSeen
+		}
+		if d.LastSeen.After(o.LastSeen) {
+			o.LastSeen = d.LastSeen
 		}
 	}
 	return out, nil
+}
+
+// containerSet sorts and deduplicates container names, which are stored joined by
+// commas: a name cannot hold one (Kubernetes names them as DNS labels).
+func containerSet(names []string) ([]string, error) {
+	if len(names) == 0 {
+		return nil, nil
+	}
+	out := make([]string, 0, len(names))
+	for _, n := range names {
+		if n == "" || strings.ContainsAny(n, ",\x00") {
+			return nil, fmt.Errorf("container name %q is empty or holds a comma", n)
+		}
+		out = append(out, n)
+	}
+	slices.Sort(out)
+	return slices.Compact(out), nil
 }
 
 func (s *sqlStore) Candidates(ctx context.Context, lookups []Lookup) ([]Candidate, error) {
@@ -733,19 +768,18 @@ func (s *sqlStore) deployments(ctx context.Context, digests []string) (map[strin
 			args = append(args, d)
 		}
 	}
-	const cols = `SELECT digest, cluster, namespace, workload, first_seen, last_seen FROM deployments`
+	const cols = `SELECT digest, cluster, namespace, workload, containers, via_index, first_seen, last_seen FROM deployments`
 	scan := func(q string, args []any) error {
 		rows, err := s.db.QueryContext(ctx, s.d.bind(q), args...)
 		if err != nil {
 			return err
 		}
 		for rows.Next() {
-			var d Deployment
-			if err := rows.Scan(&d.Digest, &d.Cluster, &d.Namespace, &d.Workload, &d.FirstSeen, &d.LastSeen); err != nil {
+			d, err := scanDeployment(rows)
+			if err != nil {
 				_ = rows.Close()
 				return err
 			}
-			d.FirstSeen, d.LastSeen = d.FirstSeen.UTC(), d.LastSeen.UTC()
 			out[d.Digest] = append(out[d.Digest], d)
 		}
 		return errors.Join(rows.Err(), rows.Close())
@@ -763,12 +797,53 @@ func (s *sqlStore) deployments(ctx context.Context, digests []string) (map[strin
 		}
 	}
 	for k := range out {
-		sort.Slice(out[k], func(i, j int) bool {
-			a, b := out[k][i], out[k][j]
-			return a.Cluster+"\x00"+a.Namespace+"\x00"+a.Workload < b.Cluster+"\x00"+b.Namespace+"\x00"+b.Workload
-		})
+		sortDeployments(out[k])
 	}
 	return out, nil
+}
+
+// scanDeployment reads a row of deploymentColumns.
+func scanDeployment(rows *sql.Rows) (Deployment, error) {
+	var d Deployment
+	var containers string
+	if err := rows.Scan(&d.Digest, &d.Cluster, &d.Namespace, &d.Workload, &containers, &d.Index, &d.FirstSeen, &d.LastSeen); err != nil {
+		return d, err
+	}
+	if containers != "" {
+		d.Containers = strings.Split(containers, ",")
+	}
+	d.FirstSeen, d.LastSeen = d.FirstSeen.UTC(), d.LastSeen.UTC()
+	return d, nil
+}
+
+// sortDeployments orders places by cluster, namespace, workload and digest.
+func sortDeployments(ds []Deployment) {
+	sort.Slice(ds, func(i, j int) bool {
+		a, b := ds[i], ds[j]
+		return a.Cluster+"\x00"+a.Namespace+"\x00"+a.Workload+"\x00"+a.Digest < b.Cluster+"\x00"+b.Namespace+"\x00"+b.Workload+"\x00"+b.Digest
+	})
+}
+
+func (s *sqlStore) Deployments(ctx context.Context) ([]Deployment, error) {
+	byDigest, err := s.deployments(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	var out []Deployment
+	for _, ds := range byDigest {
+		out = append(out, ds...)
+	}
+	sortDeployments(out)
+	return out, nil
+}
+
+func (s *sqlStore) PruneDeployments(ctx context.Context, before time.Time) (int, error) {
+	res, err := s.db.ExecContext(ctx, s.d.bind(`DELETE FROM deployments WHERE last_seen < ?`), before.UTC())
+	if err != nil {
+		return 0, err
+	}
+	n, err := res.RowsAffected()
+	return int(n), err
 }
 
 func (s *sqlStore) Images(ctx context.Context) ([]Summary, error) {

@@ -88,6 +88,7 @@ func runSuite(t *testing.T, open func(testing.TB) (Store, string)) {
 		"AffectedDebian":     testAffectedDebian,
 		"Deployments":        testDeployments,
 		"DeploymentsBatch":   testDeploymentsBatch,
+		"PlacesAndPrune":     testPlacesAndPrune,
 		"Remove":             testRemove,
 		"SBOMWithoutDigest":  testSBOMWithoutDigest,
 		"SchemaTooNew":       testSchemaTooNew,
@@ -359,6 +360,73 @@ func testDeployments(t *testing.T, s Store, _ string) {
 		if want := map[string]int{digestA: 2}[im.Digest]; len(im.Deployments) != want {
 			t.Errorf("%s: %d deployments, want %d", im.Reference, len(im.Deployments), want)
 		}
+	}
+}
+
+// testPlacesAndPrune: containers (the newest sighting naming any wins), the index a
+// platform image was recorded through, the places whose image is not held, and pruning
+// by last-seen time.
+func testPlacesAndPrune(t *testing.T, s Store, _ string) {
+	fleet(t, s)
+	ctx := context.Background()
+	t1 := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
+	const index = "sha256:1dec000000000000000000000000000000000000000000000000000000000009"
+	for _, batch := range [][]Deployment{
+		{{Digest: digestA, Cluster: "prod", Namespace: "pay", Workload: "Deployment/api", Containers: []string{"api", "migrate", "api"}, LastSeen: t1}},
+		// a newer sighting renames the container; an older one written late changes nothing
+		{{Digest: digestA, Cluster: "prod", Namespace: "pay", Workload: "Deployment/api", Containers: []string{"server"}, LastSeen: t1.Add(2 * time.Hour)}},
+		{{Digest: digestA, Cluster: "prod", Namespace: "pay", Workload: "Deployment/api", Containers: []string{"old"}, LastSeen: t1.Add(time.Hour)}},
+		// a sighting naming no container keeps the names
+		{{Digest: digestA, Cluster: "prod", Namespace: "pay", Workload: "Deployment/api", LastSeen: t1.Add(3 * time.Hour)}},
+		// an index and its platform image B (held), and an index with a platform image not held
+		{{Digest: index, Namespace: "web", Workload: "Deployment/front", LastSeen: t1},
+			{Digest: digestB, Namespace: "web", Workload: "Deployment/front", Index: index, LastSeen: t1}},
+		{{Digest: "sha256:eeee", Namespace: "web", Workload: "Deployment/edge", LastSeen: t1.Add(-48 * time.Hour)},
+			{Digest: "sha256:ffff", Namespace: "web", Workload: "Deployment/edge", Index: "sha256:eeee", LastSeen: t1.Add(-48 * time.Hour)}},
+	} {
+		if err := s.RecordDeployments(ctx, batch); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.RecordDeployment(ctx, Deployment{Digest: digestA, Namespace: "pay", Workload: "Deployment/x", Containers: []string{"a,b"}}); err == nil {
+		t.Error("a container name with a comma was accepted")
+	}
+	deps, err := s.Deployments(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, d := range deps {
+		got = append(got, fmt.Sprintf("%s/%s/%s %s %v %s %s", d.Cluster, d.Namespace, d.Workload, d.Digest[:11], d.Containers, d.Index, d.LastSeen.Format(time.RFC3339)))
+	}
+	want := []string{
+		"/web/Deployment/edge sha256:eeee [] " + " 2026-02-27T10:00:00Z",
+		"/web/Deployment/edge sha256:ffff [] sha256:eeee 2026-02-27T10:00:00Z",
+		"/web/Deployment/front sha256:1dec [] " + " 2026-03-01T10:00:00Z",
+		"/web/Deployment/front sha256:bbbb [] " + index + " 2026-03-01T10:00:00Z",
+		"prod/pay/Deployment/api sha256:aaaa [server] " + " 2026-03-01T13:00:00Z",
+	}
+	equal(t, "places", got, want)
+
+	imgs, err := s.Images(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var missing []string
+	for _, d := range Unrecorded(imgs, deps) {
+		missing = append(missing, d.Workload+" "+d.Digest)
+	}
+	equal(t, "unrecorded", missing, []string{"Deployment/edge sha256:eeee"})
+
+	n, err := s.PruneDeployments(ctx, t1.Add(-time.Hour))
+	if err != nil || n != 2 {
+		t.Fatalf("PruneDeployments = %d, %v; want the edge index and its platform image", n, err)
+	}
+	if deps, err = s.Deployments(ctx); err != nil || len(deps) != 3 {
+		t.Fatalf("after pruning: %d places, %v; want 3", len(deps), err)
+	}
+	if n, err = s.PruneDeployments(ctx, t1.Add(-time.Hour)); err != nil || n != 0 {
+		t.Fatalf("pruning again = %d, %v; want 0", n, err)
 	}
 }
 

@@ -223,7 +223,8 @@ wait "$SERVE_PID" || rc=$?
 SERVE_PID=
 echo "exit $rc" | check "SIGTERM: graceful exit 0" "exit 0"
 "$CHARTER" inventory list --db inventory.db | check "inventory: the admitted image runs where it was admitted" \
-  "$SIGNED" 'it/shop/Pod/web' '1 image(s)'
+  "$SIGNED" 'it/shop/Pod/web (web)' '1 image(s)'
+"$CHARTER" inventory prune --db inventory.db --unseen-for 1h | check "inventory prune: a place seen now stays" 'forgot 0 place(s)'
 lines=$(grep -c '"msg":"admission"' audit.log || true)
 echo "audit lines $lines" | check "one audit line per decision" "audit lines 13"
 if grep -q 'ghp_abcdefghij' audit.log serve.log; then

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -13,7 +14,7 @@ import (
 
 func newProfileCmd(env Env) *cobra.Command {
 	var (
-		format, output, charterPath, seccompPath, imageName, platform string
+		format, output, charterPath, seccompPath, imageName, platform, userns string
 		deny, insecure                                                []string
 		noCache, quiet                                                bool
 	)
@@ -35,11 +36,23 @@ func newProfileCmd(env Env) *cobra.Command {
 		Example: "  charter profile docker:api:dev\n" +
 			"  charter profile registry:ghcr.io/acme/api:v3 --format kubernetes > api.yaml\n" +
 			"  charter profile oci-dir:./build/oci --format oci --output bundle/config.json\n" +
+			"  charter profile oci-dir:./build/oci --format oci --userns 100000:65536 --output bundle/config.json\n" +
 			"  charter profile docker:api:dev --format seccomp --seccomp-deny ptrace,personality > seccomp.json",
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if !slices.Contains(profile.Formats, format) {
 				return fmt.Errorf("unknown format %q (want %s)", format, strings.Join(profile.Formats, ", "))
+			}
+			var idMap *profile.IDMap
+			if userns != "" {
+				if format != "oci" {
+					return errors.New("--userns applies to --format oci (Docker maps users daemon-wide with userns-remap; Kubernetes with hostUsers: false)")
+				}
+				m, err := profile.ParseIDMap(userns)
+				if err != nil {
+					return fmt.Errorf("--userns %w", err)
+				}
+				idMap = m
 			}
 			rf := reportFlags{charter: charterPath}
 			pf, err := rf.loadCharter(catalog())
@@ -52,7 +65,7 @@ func newProfileCmd(env Env) *cobra.Command {
 				return err
 			}
 			defer func() { _ = img.Close() }()
-			p, err := profile.FromImage(cmd.Context(), img, pf, profile.Options{ImageName: imageName, SeccompDeny: deny})
+			p, err := profile.FromImage(cmd.Context(), img, pf, profile.Options{ImageName: imageName, SeccompDeny: deny, UserNS: idMap})
 			if err != nil {
 				return fmt.Errorf("%s: %w", args[0], err)
 			}
@@ -79,6 +92,7 @@ func newProfileCmd(env Env) *cobra.Command {
 	fl.StringSliceVar(&deny, "seccomp-deny", nil, "remove `SYSCALLS` (comma-separated) from the default seccomp allowlist")
 	fl.StringVar(&seccompPath, "seccomp-path", profile.DefaultSeccompPath, "where the docker and compose outputs expect the narrowed seccomp profile (`FILE`)")
 	fl.StringVar(&imageName, "image-name", "", "the image `REF` the outputs name (default: charter.yaml's image.name, else IMAGE's reference)")
+	fl.StringVar(&userns, "userns", "", "oci: run in a user namespace mapping container IDs 0… to host IDs `HOSTID[:SIZE]` (size 65536 by default)")
 	fl.StringVar(&platform, "platform", "", "pick `OS/ARCH[/VARIANT]` from a multi-platform image")
 	fl.StringArrayVar(&insecure, "insecure-registry", nil, "allow plain HTTP to `HOST[:PORT]` (repeatable)")
 	fl.BoolVar(&noCache, "no-cache", false, "read every layer again and write nothing to the layer cache")

@@ -72,6 +72,10 @@ func TestProfileFormats(t *testing.T) {
 	if b, err := os.ReadFile(dest); err != nil || !json.Valid(b) {
 		t.Errorf("--output wrote %d bytes, %v", len(b), err)
 	}
+	code, out, errOut := runWith(t, vars, "profile", ref, "-o", "oci", "--userns", "200000")
+	if code != 0 || !strings.Contains(out, `"hostID": 200000`) || !strings.Contains(out, `"type": "user"`) || !strings.Contains(errOut, "host IDs 200000-265535") {
+		t.Errorf("--userns: exit %d, stderr %q:\n%s", code, errOut, out)
+	}
 }
 
 func TestProfileErrors(t *testing.T) {
@@ -83,12 +87,15 @@ func TestProfileErrors(t *testing.T) {
 	})
 	vars := map[string]string{"CHARTER_CACHE_DIR": t.TempDir()}
 	cases := map[string][]string{
-		"format":  {"profile", ref, "--format", "helm"},
-		"root":    {"profile", ref, "--charter", filepath.Join(dir, "root.yaml")},
-		"typo":    {"profile", ref, "--charter", filepath.Join(dir, "typo.yaml")},
-		"ghost":   {"profile", ref, "--charter", filepath.Join(dir, "ghost.yaml")},
-		"image":   {"profile", "oci-dir:" + filepath.Join(dir, "nope")},
-		"syscall": {"profile", ref, "--seccomp-deny", "Ptrace!"},
+		"format":        {"profile", ref, "--format", "helm"},
+		"root":          {"profile", ref, "--charter", filepath.Join(dir, "root.yaml")},
+		"typo":          {"profile", ref, "--charter", filepath.Join(dir, "typo.yaml")},
+		"ghost":         {"profile", ref, "--charter", filepath.Join(dir, "ghost.yaml")},
+		"image":         {"profile", "oci-dir:" + filepath.Join(dir, "nope")},
+		"syscall":       {"profile", ref, "--seccomp-deny", "Ptrace!"},
+		"userns docker": {"profile", ref, "--userns", "100000"},
+		"userns root":   {"profile", ref, "-o", "oci", "--userns", "0:65536"},
+		"userns small":  {"profile", ref, "-o", "oci", "--userns", "100000:100"},
 	}
 	for name, args := range cases {
 		code, out, errOut := runWith(t, vars, args...)

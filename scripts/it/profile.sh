@@ -3,7 +3,8 @@
 #
 # A static probe (internal/runtime/profile/testdata/probe) is packed with /etc/passwd into
 # a one-layer image (user "probe", resolved to 1000:1000 through the image's passwd). Then:
-#   runc     charter profile --format oci → config.json; runc run the bundle
+#   runc     charter profile --format oci → config.json; runc run the bundle, and again
+#            in a user namespace (--userns 100000:65536)
 #   dockerd  charter profile --format docker → run as a script against a private dockerd
 #   compose  charter profile --format compose → docker-compose up
 #   podman   the same docker flags under podman run
@@ -121,6 +122,26 @@ tar -xzf "$(blob "$layer")" -C "$BUNDLE/rootfs" || fail "unpacking the image's l
 (cd "$BUNDLE" && runc --root "$RUNC_ROOT" run "charter-probe-$$") >"$DIR/runc.out" 2>&1 \
   || { cat "$DIR/runc.out" >&2; fail "runc run with charter's config.json"; }
 expect_pass "$DIR/runc.out" runc
+
+grep -q '^info uid_map=0 0 4294967295$' "$DIR/runc.out" || { cat "$DIR/runc.out" >&2; fail "runc: a user namespace without --userns"; }
+
+# The same profile in a user namespace (--userns): the container's IDs are host IDs
+# 100000 and up, every probe check still passes. The mapped root must reach the bundle.
+USERNS_BUNDLE=$DIR/bundle-userns
+mkdir -p "$USERNS_BUNDLE/rootfs"
+chmod 0755 "$DIR" "$USERNS_BUNDLE"
+tar -xzf "$(blob "$layer")" -C "$USERNS_BUNDLE/rootfs" || fail "unpacking the image's layer $layer"
+# Shift the root filesystem's owners into the mapping (each ID + 100000), as Docker's
+# userns-remap does with its layers: the mapped root creates the mount points.
+find "$USERNS_BUNDLE/rootfs" -printf '%U %G %p\0' | while IFS=' ' read -r -d '' u g path; do
+  chown -h "$((u + 100000)):$((g + 100000))" "$path"
+done
+"${PROFILE[@]}" "oci-dir:$DIR/oci" --format oci -q --userns 100000:65536 --output "$USERNS_BUNDLE/config.json"
+(cd "$USERNS_BUNDLE" && runc --root "$RUNC_ROOT" run "charter-userns-$$") >"$DIR/userns.out" 2>&1 \
+  || { cat "$DIR/userns.out" >&2; fail "runc run with charter's config.json and --userns"; }
+expect_pass "$DIR/userns.out" "runc --userns"
+grep -q '^info uid_map=0 100000 65536$' "$DIR/userns.out" || { cat "$DIR/userns.out" >&2; fail "runc --userns: the uid map is not 0 100000 65536"; }
+log "runc --userns: uid 1000 inside is host uid 101000"
 
 # A weakened spec (writable root, no no-new-privileges): the probe must notice.
 sed -e 's/"readonly": true/"readonly": false/' -e 's/"noNewPrivileges": true/"noNewPrivileges": false/' "$BUNDLE/config.json" >"$DIR/weak.json"

@@ -3,6 +3,7 @@ package profile
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -19,7 +20,8 @@ const cpuPeriod = 100000
 // unpacked at rootfs/ beside it, under this profile: runc run or crun run in that
 // directory. The container gets its own PID, IPC, UTS, mount, cgroup and network
 // namespaces; the network namespace holds only loopback until something (CNI, a
-// bridge) is wired into it.
+// bridge) is wired into it. With UserNS set it gets a user namespace too, its IDs mapped
+// as UserNS says.
 func (p *Profile) OCI() (*specs.Spec, error) {
 	sc, err := p.Seccomp.Resolve(p.Arch, p.capList())
 	if err != nil {
@@ -54,6 +56,11 @@ func (p *Profile) OCI() (*specs.Spec, error) {
 			MaskedPaths:   maskedPaths,
 			ReadonlyPaths: readonlyPaths,
 		},
+	}
+	if m := p.UserNS; m != nil {
+		spec.Linux.Namespaces = append(spec.Linux.Namespaces, specs.LinuxNamespace{Type: specs.UserNamespace})
+		ids := []specs.LinuxIDMapping{{ContainerID: 0, HostID: m.HostID, Size: m.Size}}
+		spec.Linux.UIDMappings, spec.Linux.GIDMappings = ids, slices.Clone(ids)
 	}
 	return spec, nil
 }

@@ -47,8 +47,19 @@ func TestOCIGoldenValidatesAgainstSchema(t *testing.T) {
 	if err != nil {
 		t.Fatalf("compiling the runtime-spec config schema: %v", err)
 	}
+	userns, err := Build(posterSource(t), loadCharter(t, "charter.yaml"), Options{Arch: "amd64", UserNS: &IDMap{HostID: 100000, Size: 65536}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	usernsJSON, err := userns.OCIJSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	docs := map[string][]byte{"userns (poster with --userns 100000:65536)": usernsJSON}
 	for _, g := range []string{"poster.config.json", "defaults.config.json"} {
-		b := readFile(t, filepath.Join("golden", g))
+		docs[g] = readFile(t, filepath.Join("golden", g))
+	}
+	for g, b := range docs {
 		doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(b))
 		if err != nil {
 			t.Fatal(err)

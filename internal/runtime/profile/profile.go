@@ -44,6 +44,8 @@ type Profile struct {
 	Process Process
 	// Arch is the Go architecture the OCI spec's seccomp filter is resolved for.
 	Arch string
+	// UserNS is the user namespace the OCI output runs in; nil: none.
+	UserNS *IDMap
 	// Notes say which defaults were applied and what a runtime cannot express, one
 	// sentence each; the text outputs carry them as comments.
 	Notes []string
@@ -155,6 +157,8 @@ type Options struct {
 	// Arch is the Go architecture (GOARCH) the OCI spec is for; default: the image's,
 	// else this machine's.
 	Arch string
+	// UserNS, when set, runs the OCI output in a user namespace with this mapping.
+	UserNS *IDMap
 }
 
 // Build computes the profile for src under the charter file's runtime section (cf may
@@ -197,6 +201,9 @@ func Build(src Source, cf *policy.File, opts Options) (*Profile, error) {
 	}
 	p.setPorts(cfg.ExposedPorts)
 	p.setProcess(cfg)
+	if err := p.setUserNS(opts.UserNS); err != nil {
+		return nil, err
+	}
 	return p, nil
 }
 

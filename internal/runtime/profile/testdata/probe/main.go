@@ -50,6 +50,10 @@ func main() {
 	uid := os.Getuid()
 	check("uid-nonroot", uid != 0, "uid is 0")
 	fmt.Printf("info uid=%d gid=%d\n", uid, os.Getgid())
+	if b, err := os.ReadFile("/proc/self/uid_map"); err == nil {
+		// "0 0 4294967295" without a user namespace; the mapping with one
+		fmt.Printf("info uid_map=%s\n", strings.Join(strings.Fields(string(b)), " "))
+	}
 	status := procStatus()
 	for _, k := range []string{"CapEff", "CapPrm", "CapBnd", "CapAmb"} {
 		check(strings.ToLower(k)+"-zero", status[k] == "0000000000000000", "%s is %s", k, status[k])

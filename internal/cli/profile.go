@@ -15,8 +15,8 @@ import (
 func newProfileCmd(env Env) *cobra.Command {
 	var (
 		format, output, charterPath, seccompPath, imageName, platform, userns string
-		deny, insecure                                                []string
-		noCache, quiet                                                bool
+		deny, insecure                                                        []string
+		noCache, quiet                                                        bool
 	)
 	cmd := &cobra.Command{
 		Use:   "profile IMAGE",

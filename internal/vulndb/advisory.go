@@ -65,29 +65,30 @@ func ParseAdvisory(data []byte) (*Advisory, error) {
 }
 
 // Advisory reads every stored record whose ID or alias is id, across sources, merged
-// into one Advisory. With none it returns an error wrapping ErrNoAdvisory.
+// into one Advisory: one lookup in the ID index, whatever the database's size. With none
+// it returns an error wrapping ErrNoAdvisory.
 func (db *DB) Advisory(id string) (*Advisory, error) {
 	if !validID(id) {
 		return nil, fmt.Errorf("%w: %q is not an advisory ID", ErrNoAdvisory, shorten(id))
 	}
 	a := &Advisory{ID: id, entries: map[string]*entry{}}
-	needle := []byte(id)
 	err := db.bolt.View(func(tx *bolt.Tx) error {
-		recs, idx := tx.Bucket(bucketRecords), tx.Bucket(bucketIndex)
-		return recs.ForEach(func(k, v []byte) error {
-			if !bytes.Contains(v, needle) { // cheap filter before decoding
-				return nil
+		recs, idx, ids := tx.Bucket(bucketRecords), tx.Bucket(bucketIndex), tx.Bucket(bucketIDs)
+		prefix := []byte(id + "\x00")
+		c := ids.Cursor()
+		for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+			rk := recordKeyOfName(k)
+			v := recs.Get(rk)
+			if v == nil {
+				return fmt.Errorf("%w: ID entry %q has no record", ErrCorrupt, k)
 			}
 			r, err := decodeRecord(v)
 			if err != nil {
-				return fmt.Errorf("%w: record %q: %w", ErrCorrupt, k, err)
-			}
-			if r.ID != id && !contains(r.Aliases, id) {
-				return nil
+				return fmt.Errorf("%w: record %q: %w", ErrCorrupt, rk, err)
 			}
 			entries := map[string]*entry{}
 			for _, key := range r.Keys {
-				raw := idx.Get([]byte(key + "\x00" + string(k)))
+				raw := idx.Get([]byte(key + "\x00" + string(rk)))
 				if raw == nil {
 					continue
 				}
@@ -97,9 +98,9 @@ func (db *DB) Advisory(id string) (*Advisory, error) {
 				}
 				entries[key] = &e
 			}
-			a.add(r, strings.Replace(string(k), "\x00", "/", 1), entries)
-			return nil
-		})
+			a.add(r, strings.Replace(string(rk), "\x00", "/", 1), entries)
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, err
@@ -109,15 +110,6 @@ func (db *DB) Advisory(id string) (*Advisory, error) {
 	}
 	a.finish()
 	return a, nil
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 func (a *Advisory) add(r record, name string, entries map[string]*entry) {

@@ -194,3 +194,21 @@ func BenchmarkImportCorpus(b *testing.B) {
 	}
 	reportCPU(b, cpu)
 }
+
+// BenchmarkAdvisoryCorpus looks an advisory up by an alias (the GHSA ID of the Go
+// record GO-2024-3228) and an ID that is not there, as `charter inventory affected` does:
+// one seek in the ID index, whatever the database's size.
+func BenchmarkAdvisoryCorpus(b *testing.B) {
+	db := corpusDB(b)
+	for _, id := range []string{"GHSA-wcx9-ccpj-hx3c", "CVE-2099-0001"} {
+		b.Run(id, func(b *testing.B) {
+			for b.Loop() {
+				a, err := db.Advisory(id)
+				if (err == nil) != (id == "GHSA-wcx9-ccpj-hx3c") {
+					b.Fatalf("Advisory(%s): %v", id, err)
+				}
+				_ = a
+			}
+		})
+	}
+}

@@ -282,10 +282,38 @@ func recordKeyOf(indexKey []byte) []byte {
 	return append(append(append(k, parts[2]...), 0), parts[3]...)
 }
 
+// recordKeyOfName returns the records-bucket key an ID entry points at.
+func recordKeyOfName(idKey []byte) []byte {
+	_, rest, ok := bytes.Cut(idKey, []byte{0})
+	if !ok || bytes.Count(rest, []byte{0}) != 1 {
+		return nil
+	}
+	return rest
+}
+
+// idKeys are the keys of a record's ID entries: its ID and each alias, once.
+func idKeys(src string, r *record) [][]byte {
+	out := [][]byte{[]byte(r.ID + "\x00" + src + "\x00" + r.ID)}
+	seen := map[string]bool{r.ID: true}
+	for _, a := range r.Aliases {
+		if seen[a] || a == "" || strings.IndexByte(a, 0) >= 0 {
+			continue
+		}
+		seen[a] = true
+		out = append(out, []byte(a+"\x00"+src+"\x00"+r.ID))
+	}
+	return out
+}
+
 func (w *writer) put(p *parsed) error {
-	recs, idx := w.tx.Bucket(bucketRecords), w.tx.Bucket(bucketIndex)
+	recs, idx, ids := w.tx.Bucket(bucketRecords), w.tx.Bucket(bucketIndex), w.tx.Bucket(bucketIDs)
 	for _, k := range p.rec.Keys {
 		if err := idx.Put([]byte(k+"\x00"+w.src+"\x00"+p.rec.ID), encodeEntry(p.entries[k])); err != nil {
+			return fmt.Errorf("write database: %w", err)
+		}
+	}
+	for _, n := range idKeys(w.src, &p.rec) {
+		if err := ids.Put(n, nil); err != nil {
 			return fmt.Errorf("write database: %w", err)
 		}
 	}
@@ -309,6 +337,12 @@ func (w *writer) remove(id string) error {
 	}
 	for _, k := range r.Keys {
 		if err := idx.Delete([]byte(k + "\x00" + w.src + "\x00" + id)); err != nil {
+			return err
+		}
+	}
+	ids := w.tx.Bucket(bucketIDs)
+	for _, n := range idKeys(w.src, &r) {
+		if err := ids.Delete(n); err != nil {
 			return err
 		}
 	}

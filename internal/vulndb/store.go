@@ -21,7 +21,7 @@ import (
 // An update writes a new file beside it and renames it into place, so a reader sees
 // the old database or the new one, never a mix.
 const (
-	schemaVersion = "charter.vulndb/3"
+	schemaVersion = "charter.vulndb/4"
 	dbFile        = "vuln.db"
 	tmpPrefix     = "vuln.db.tmp-"
 	dlPrefix      = "download-"
@@ -32,6 +32,9 @@ var (
 	bucketMeta    = []byte("meta")
 	bucketRecords = []byte("records")
 	bucketIndex   = []byte("index")
+	// bucketIDs finds records by ID or alias: NAME\x00SOURCE\x00ID → nothing, one key
+	// per name a record goes by (its ID and each alias).
+	bucketIDs = []byte("ids")
 	keySchema     = []byte("schema")
 	keyStatus     = []byte("status")
 )
@@ -128,7 +131,7 @@ func readStatus(b *bolt.DB) (Status, error) {
 	var st Status
 	err := b.View(func(tx *bolt.Tx) error {
 		meta := tx.Bucket(bucketMeta)
-		if meta == nil || tx.Bucket(bucketRecords) == nil || tx.Bucket(bucketIndex) == nil {
+		if meta == nil || tx.Bucket(bucketRecords) == nil || tx.Bucket(bucketIndex) == nil || tx.Bucket(bucketIDs) == nil {
 			return errors.New("missing buckets")
 		}
 		if got := string(meta.Get(keySchema)); got != schemaVersion {

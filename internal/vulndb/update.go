@@ -218,7 +218,7 @@ func (u *updater) build(ctx context.Context, sources []Source) (string, error) {
 
 func (u *updater) fill(ctx context.Context, b *bolt.DB, prev Status, sources []Source) error {
 	if err := b.Update(func(tx *bolt.Tx) error {
-		for _, name := range [][]byte{bucketMeta, bucketRecords, bucketIndex} {
+		for _, name := range [][]byte{bucketMeta, bucketRecords, bucketIndex, bucketIDs} {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 				return err
 			}
@@ -327,7 +327,7 @@ func keyEcosystem(k string) string {
 }
 
 // verify reopens the finished file and checks it before it replaces the current one:
-// bbolt's own consistency check, the schema, the record count, every index entry
+// bbolt's own consistency check, the schema, the record count, every index and ID entry
 // pointing at a stored record, and every updated source having records.
 func (u *updater) verify(tmp string) error {
 	b, err := bolt.Open(tmp, 0o600, &bolt.Options{ReadOnly: true, Timeout: time.Second})
@@ -350,9 +350,18 @@ func (u *updater) verify(tmp string) error {
 		if n := recs.Stats().KeyN; n != st.Records {
 			return fmt.Errorf("%d records stored, status says %d", n, st.Records)
 		}
-		return tx.Bucket(bucketIndex).ForEach(func(k, _ []byte) error {
+		err := tx.Bucket(bucketIndex).ForEach(func(k, _ []byte) error {
 			if rk := recordKeyOf(k); rk == nil || recs.Get(rk) == nil {
 				return fmt.Errorf("index entry %q has no record", k)
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		return tx.Bucket(bucketIDs).ForEach(func(k, _ []byte) error {
+			if rk := recordKeyOfName(k); rk == nil || recs.Get(rk) == nil {
+				return fmt.Errorf("ID entry %q has no record", k)
 			}
 			return nil
 		})

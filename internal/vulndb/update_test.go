@@ -311,3 +311,81 @@ func TestLockHonoursContext(t *testing.T) {
 		t.Fatalf("Update while locked: %v", err)
 	}
 }
+
+// TestAdvisoryByIDAndAlias: an advisory is found by its ID or any alias, across sources
+// and merged; an incremental update that drops an alias or withdraws a record takes its
+// names out of the ID index (no stale name finds a record that no longer goes by it).
+func TestAdvisoryByIDAndAlias(t *testing.T) {
+	withAliases := func(id, pkg, fixed string, aliases ...string) string {
+		rec := npmRecord(id, pkg, fixed)
+		quoted := make([]string, len(aliases))
+		for i, a := range aliases {
+			quoted[i] = fmt.Sprintf("%q", a)
+		}
+		return strings.Replace(rec, `"modified"`, `"aliases":[`+strings.Join(quoted, ",")+`],"modified"`, 1)
+	}
+	src := writeRecords(t, map[string]string{
+		"GHSA-aaaa": withAliases("GHSA-aaaa", "a", "1.0.0", "CVE-2024-0001", "CVE-2024-0001"),
+		"GHSA-bbbb": withAliases("GHSA-bbbb", "b", "1.0.0", "CVE-2024-0002"),
+	})
+	other := Source{Name: "other", Location: writeRecords(t, map[string]string{
+		"OTHER-1": withAliases("OTHER-1", "a2", "2.0.0", "CVE-2024-0001"),
+	})}
+	s := Source{Name: "folder", Location: src}
+	dir := t.TempDir()
+	if _, err := Update(context.Background(), dir, UpdateOptions{}, s, other); err != nil {
+		t.Fatal(err)
+	}
+	lookup := func(id string) string {
+		t.Helper()
+		db, err := Open(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer func() { _ = db.Close() }()
+		a, err := db.Advisory(id)
+		if errors.Is(err, ErrNoAdvisory) {
+			return "none"
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		return strings.Join(a.Records, " ")
+	}
+	for id, want := range map[string]string{
+		"GHSA-aaaa":     "folder/GHSA-aaaa",
+		"CVE-2024-0001": "folder/GHSA-aaaa other/OTHER-1",
+		"CVE-2024-0002": "folder/GHSA-bbbb",
+		"OTHER-1":       "other/OTHER-1",
+		"CVE-2024-0003": "none",
+		"CVE-2024":      "none", // a prefix of a name is not the name
+		"GHSA-aaa":      "none",
+	} {
+		if got := lookup(id); got != want {
+			t.Errorf("Advisory(%s) = %s, want %s", id, got, want)
+		}
+	}
+	// GHSA-aaaa loses its alias, GHSA-bbbb is withdrawn
+	write := func(name, s string) {
+		if err := os.WriteFile(filepath.Join(src, name), []byte(s), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("GHSA-aaaa.json", withAliases("GHSA-aaaa", "a", "1.0.1", "CVE-2024-0009"))
+	write("GHSA-bbbb.json", `{"id":"GHSA-bbbb","withdrawn":"2024-02-01T00:00:00Z","affected":[]}`)
+	write("modified_id.csv", "2024-02-01T00:00:00Z,GHSA-bbbb\n2024-02-01T00:00:00Z,GHSA-aaaa\n")
+	if _, err := Update(context.Background(), dir, UpdateOptions{}, s); err != nil {
+		t.Fatal(err)
+	}
+	for id, want := range map[string]string{
+		"CVE-2024-0001": "other/OTHER-1",
+		"CVE-2024-0009": "folder/GHSA-aaaa",
+		"GHSA-aaaa":     "folder/GHSA-aaaa",
+		"CVE-2024-0002": "none",
+		"GHSA-bbbb":     "none",
+	} {
+		if got := lookup(id); got != want {
+			t.Errorf("after the incremental update, Advisory(%s) = %s, want %s", id, got, want)
+		}
+	}
+}

@@ -35,8 +35,8 @@ var (
 	// bucketIDs finds records by ID or alias: NAME\x00SOURCE\x00ID → nothing, one key
 	// per name a record goes by (its ID and each alias).
 	bucketIDs = []byte("ids")
-	keySchema     = []byte("schema")
-	keyStatus     = []byte("status")
+	keySchema = []byte("schema")
+	keyStatus = []byte("status")
 )
 
 // ErrNoDatabase is returned by Open when no database has been built yet.

@@ -34,13 +34,11 @@ type imageResult struct {
 // imageChecker verifies images against the registry, caching results and sharing one
 // lookup among concurrent requests for the same image.
 type imageChecker struct {
-	verifier *sign.Verifier // nil when no requirement needs a signature
-	opts     sign.Options
-	timeout  time.Duration
-	ttl      time.Duration
-	now      func() time.Time
-	keysHint string // where the keys come from, for messages
-	metrics  *metrics
+	opts    sign.Options
+	timeout time.Duration
+	ttl     time.Duration
+	now     func() time.Time
+	metrics *metrics
 
 	group singleflight.Group
 	cache *resultCache
@@ -96,9 +94,9 @@ func (ic *imageChecker) remember(key string, r *requirements, res imageResult) {
 func (ic *imageChecker) lookup(ctx context.Context, ref string, r *requirements) imageResult {
 	var res imageResult
 	if r.signature {
-		got, err := ic.verifySignature(ctx, ref)
+		got, err := ic.verifySignature(ctx, ref, r.verifier)
 		if err != nil {
-			return ic.failed(ctx, ref, err, ic.unsigned(ref))
+			return ic.failed(ctx, ref, err, unsigned(ref, r.keysHint))
 		}
 		res.Ref, res.Digest = got.Ref, got.Digest.String()
 	} else {
@@ -110,7 +108,7 @@ func (ic *imageChecker) lookup(ctx context.Context, ref string, r *requirements)
 	}
 	if v := r.verdict; v != nil {
 		p := sign.VerdictPolicy{FailOn: v.failOn, MaxAge: v.maxAge, Now: ic.now()}
-		if _, err := sign.CheckVerdict(ctx, res.Ref, ic.verifier, v.typ, p, ic.opts); err != nil {
+		if _, err := sign.CheckVerdict(ctx, res.Ref, r.verifier, v.typ, p, ic.opts); err != nil {
 			return ic.failed(ctx, ref, err, noVerdict(ref, v))
 		}
 	}
@@ -121,16 +119,16 @@ func (ic *imageChecker) lookup(ctx context.Context, ref string, r *requirements)
 // is none: an image signed either way costs half the registry requests of looking at
 // both. The bundle lookup names the image by the digest the first one resolved, so
 // both look at the same image.
-func (ic *imageChecker) verifySignature(ctx context.Context, ref string) (*sign.Verified, error) {
+func (ic *imageChecker) verifySignature(ctx context.Context, ref string, verifier *sign.Verifier) (*sign.Verified, error) {
 	opts := ic.opts
 	opts.Format = sign.FormatClassic
-	got, err := sign.Verify(ctx, ref, ic.verifier, opts)
+	got, err := sign.Verify(ctx, ref, verifier, opts)
 	var classic *sign.VerifyError
 	if !errors.As(err, &classic) {
 		return got, err
 	}
 	opts.Format = sign.FormatBundle
-	got, err = sign.Verify(ctx, classic.Ref, ic.verifier, opts)
+	got, err = sign.Verify(ctx, classic.Ref, verifier, opts)
 	var bundle *sign.VerifyError
 	switch {
 	case errors.As(err, &bundle):
@@ -170,10 +168,10 @@ func (ic *imageChecker) failed(ctx context.Context, ref string, err error, refus
 	return imageResult{Err: fmt.Errorf("could not check %s: %s", ref, clip(err.Error(), 300))}
 }
 
-func (ic *imageChecker) unsigned(ref string) func(string) string {
+func unsigned(ref, keysHint string) func(string) string {
 	return func(why string) string {
 		return fmt.Sprintf("image %s is not signed by any key in %s (%s); sign it with `charter sign --key cosign.key %s`",
-			ref, ic.keysHint, why, ref)
+			ref, keysHint, why, ref)
 	}
 }
 

@@ -37,6 +37,11 @@ type requirements struct {
 	failOpen          bool
 	// scope names where these requirements come from, for the audit log.
 	scope string
+	// verifier checks signatures and verdicts: the cluster-wide keys, or a namespaces
+	// entry's own (keySet names which, for the cache; keysHint, for messages).
+	verifier *sign.Verifier
+	keySet   string
+	keysHint string
 }
 
 type verdictRequirement struct {
@@ -49,6 +54,9 @@ type verdictRequirement struct {
 // signature and verdict requirements share cached results.
 func (r *requirements) imageKey() string {
 	k := fmt.Sprintf("sig=%t", r.signature)
+	if r.keySet != "" && (r.signature || r.verdict != nil) {
+		k += ";keys=" + r.keySet
+	}
 	if v := r.verdict; v != nil {
 		k += fmt.Sprintf(";verdict=%s,%s,%s", v.typ, v.failOn, v.maxAge)
 	}
@@ -62,6 +70,7 @@ type nsRule struct {
 	podSel    labels.Selector
 	req       requirements
 	needsNSLb bool
+	ownKeys   bool // the entry names its own keys
 }
 
 // exemption is a compiled exemptions entry.
@@ -112,6 +121,10 @@ func compile(a policy.Admission) (*compiled, error) {
 		}
 		if ns.FailurePolicy != "" {
 			r.req.failOpen = ns.FailurePolicy == policy.FailOpen
+		}
+		if len(ns.Keys) > 0 {
+			r.ownKeys = true
+			r.req.keySet = r.req.scope
 		}
 		c.namespaces = append(c.namespaces, r)
 	}

@@ -183,3 +183,85 @@ func TestNewRefusesSignaturesWithoutKey(t *testing.T) {
 		t.Errorf("no signature required, no key: %v", err)
 	}
 }
+
+// TestNamespaceKeys: a namespaces entry with its own keys verifies its requests with
+// them only (the cluster key does not count there, the team key does not count
+// elsewhere), the refusal names the keys that were tried, and the cache keeps the two
+// verdicts on the same image apart.
+func TestNamespaceKeys(t *testing.T) {
+	team, err := sign.GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	teamVerifier, err := sign.NewVerifier(team.Public())
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := newFixtureConfig(t, `  namespaces:
+    - namespaces: ["sandbox"]
+      require: { signature: false }
+    - namespaces: ["team-a", "team-a-*"]
+      keys: [./team-a.pub]
+`, func(c *Config) { c.NamespaceVerifiers = map[int]*sign.Verifier{1: teamVerifier} })
+	clusterSigned := f.pushSigned("shop/web:1.0")
+	teamSigned := f.push("team-a/job:1.0")
+	if _, err := sign.Sign(context.Background(), teamSigned, team, sign.Options{Image: f.opts}); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		image, namespace string
+		allow            bool
+		says             string
+	}{
+		{teamSigned, "team-a", true, ""},
+		{teamSigned, "team-a-dev", true, ""},
+		{clusterSigned, "team-a", false, "is not signed by any key in charter.yaml admission.namespaces[1].keys"},
+		{teamSigned, "shop", false, "is not signed by any key in charter.yaml signing.keys"},
+		{clusterSigned, "shop", true, ""},
+		{teamSigned, "sandbox", true, ""},
+		// again, from the cache: each namespace keeps its own verdict on the same image
+		{clusterSigned, "team-a", false, "admission.namespaces[1].keys"},
+		{clusterSigned, "shop", true, ""},
+		{teamSigned, "shop", false, "signing.keys"},
+		{teamSigned, "team-a", true, ""},
+	} {
+		resp := f.admit("/validate", reviewOf(t, hardenedPod(c.image), podGVK, c.namespace))
+		if resp.Allowed != c.allow || !strings.Contains(message(resp), c.says) {
+			t.Errorf("%s in %s: allowed %v (%q), want %v saying %q", c.image, c.namespace, resp.Allowed, message(resp), c.allow, c.says)
+		}
+	}
+	// team-a-dev shares team-a's entry (and verdict); then the four repeats
+	if got := f.metric(`charter_admission_cache_total{result="hit"}`); got != "5" {
+		t.Errorf("cache hits %q, want 5", got)
+	}
+
+	// an entry with keys but no verifier loaded for it is refused at start-up
+	dir := t.TempDir()
+	path := filepath.Join(dir, "charter.yaml")
+	doc := "version: 1\nsigning: { keys: [./cosign.pub] }\nadmission:\n  namespaces:\n    - { namespaces: [team-a], keys: [./team-a.pub] }\n"
+	if err := os.WriteFile(path, []byte(doc), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	pf := loadPolicy(t, path)
+	if got := pf.AdmissionNamespaceKeyRefs(0); len(got) != 1 || got[0] != filepath.Join(dir, "team-a.pub") {
+		t.Errorf("AdmissionNamespaceKeyRefs = %v", got)
+	}
+	if _, err := New(Config{Policy: pf, Verifier: teamVerifier}); err == nil || !strings.Contains(err.Error(), "admission.namespaces[0].keys were not loaded") {
+		t.Errorf("New without the entry's verifier: %v", err)
+	}
+	// an entry with its own keys needs no cluster-wide key
+	doc = "version: 1\nadmission:\n  require: { signature: false }\n  namespaces:\n    - { namespaces: [team-a], keys: [./team-a.pub], require: { signature: true } }\n"
+	if err := os.WriteFile(path, []byte(doc), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := New(Config{Policy: loadPolicy(t, path), NamespaceVerifiers: map[int]*sign.Verifier{0: teamVerifier}}); err != nil {
+		t.Errorf("keys only in the entry that requires signatures: %v", err)
+	}
+	doc = "version: 1\nadmission:\n  require: { signature: false }\n  namespaces:\n    - { namespaces: [team-a], require: { signature: true } }\n"
+	if err := os.WriteFile(path, []byte(doc), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := New(Config{Policy: loadPolicy(t, path)}); err == nil || !strings.Contains(err.Error(), "admission.namespaces[0] requires signatures but there is no public key") {
+		t.Errorf("an entry requiring signatures with no key anywhere: %v", err)
+	}
+}

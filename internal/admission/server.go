@@ -28,6 +28,10 @@ type Config struct {
 	// Verifier checks signatures and verdict attestations. Required unless no
 	// requirement (cluster-wide or per namespace) asks for a signature or a verdict.
 	Verifier *sign.Verifier
+	// NamespaceVerifiers hold the keys of the admission.namespaces entries that name
+	// their own, by entry index; each such entry needs one, and its requests are
+	// verified with it instead of Verifier.
+	NamespaceVerifiers map[int]*sign.Verifier
 	// Image carries registry access: docker config credentials, plain-HTTP hosts.
 	Image image.Options
 	// Namespaces looks up namespace labels for namespaceSelector entries; nil when the
@@ -79,8 +83,8 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("admission: %w", err)
 	}
-	if c.needsVerifier() && cfg.Verifier == nil {
-		return nil, errors.New("admission: signatures are required but there is no public key; list signing.keys (or admission.keys) in charter.yaml")
+	if err := c.setVerifiers(cfg); err != nil {
+		return nil, fmt.Errorf("admission: %w", err)
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -106,17 +110,12 @@ func New(cfg Config) (*Server, error) {
 	if ttl <= 0 {
 		ttl = DefaultCacheTTL
 	}
-	keys := "signing.keys"
-	if len(a.Keys) > 0 {
-		keys = "admission.keys"
-	}
 	m := newMetrics()
 	s := &Server{
 		policy: c, nsl: cfg.Namespaces, audit: cfg.Audit, now: cfg.Now, metrics: m,
 		redact: secrets.NewRedactor(nil, secrets.WithScan()),
 		images: &imageChecker{
-			verifier: cfg.Verifier, opts: sign.Options{Image: cfg.Image}, timeout: timeout, ttl: ttl,
-			now: cfg.Now, keysHint: filepath.Base(cfg.Policy.Name()) + " " + keys, metrics: m,
+			opts: sign.Options{Image: cfg.Image}, timeout: timeout, ttl: ttl, now: cfg.Now, metrics: m,
 			cache: newResultCache(cfg.CacheSize),
 		},
 	}
@@ -149,16 +148,36 @@ func (s *Server) Close() error {
 	return nil
 }
 
-func (c *compiled) needsVerifier() bool {
-	if c.base.signature || c.base.verdict != nil {
-		return true
+// setVerifiers gives every set of requirements the keys it verifies with: the
+// cluster-wide verifier, or its namespaces entry's own. Nothing that requires a
+// signature or a verdict is left without keys.
+func (c *compiled) setVerifiers(cfg Config) error {
+	file := filepath.Base(cfg.Policy.Name())
+	cluster := "signing.keys"
+	if len(cfg.Policy.Admission.Keys) > 0 {
+		cluster = "admission.keys"
 	}
-	for _, n := range c.namespaces {
-		if n.req.signature || n.req.verdict != nil {
-			return true
+	needs := func(r *requirements) bool { return r.signature || r.verdict != nil }
+	c.base.verifier, c.base.keysHint = cfg.Verifier, file+" "+cluster
+	if needs(&c.base) && cfg.Verifier == nil {
+		return errors.New("signatures are required but there is no public key; list signing.keys (or admission.keys) in charter.yaml")
+	}
+	for i := range c.namespaces {
+		r := &c.namespaces[i]
+		if !r.ownKeys {
+			r.req.verifier, r.req.keysHint = cfg.Verifier, c.base.keysHint
+			if needs(&r.req) && cfg.Verifier == nil {
+				return fmt.Errorf("%s requires signatures but there is no public key; list signing.keys (or admission.keys, or keys in the entry) in charter.yaml", r.req.scope)
+			}
+			continue
 		}
+		v := cfg.NamespaceVerifiers[i]
+		if v == nil {
+			return fmt.Errorf("%s.keys were not loaded", r.req.scope)
+		}
+		r.req.verifier, r.req.keysHint = v, file+" "+r.req.scope+".keys"
 	}
-	return false
+	return nil
 }
 
 // SetReady marks the server ready or not for /readyz (not ready while shutting down, or

@@ -202,7 +202,22 @@ func newAdmissionServer(env Env, rf registryFlags, charterPath string, logger *s
 			return nil, err
 		}
 	}
-	cfg := admission.Config{Policy: pf, Verifier: v, Image: rf.options(env), Now: env.Now,
+	var nsVerifiers map[int]*sign.Verifier
+	for i := range pf.Admission.Namespaces {
+		refs := pf.AdmissionNamespaceKeyRefs(i)
+		if len(refs) == 0 {
+			continue
+		}
+		nv, err := loadVerifier(refs, "")
+		if err != nil {
+			return nil, fmt.Errorf("admission.namespaces[%d].keys: %w", i, err)
+		}
+		if nsVerifiers == nil {
+			nsVerifiers = map[int]*sign.Verifier{}
+		}
+		nsVerifiers[i] = nv
+	}
+	cfg := admission.Config{Policy: pf, Verifier: v, NamespaceVerifiers: nsVerifiers, Image: rf.options(env), Now: env.Now,
 		Audit: slog.New(slog.NewJSONHandler(env.Stdout, nil)), Logger: logger,
 		Inventory: inv.Inventory, Cluster: inv.Cluster}
 	if env.Getenv("KUBERNETES_SERVICE_HOST") != "" {

@@ -84,6 +84,10 @@ type AdmissionNamespace struct {
 	Require *AdmissionRequire `yaml:"require,omitempty"`
 	// FailurePolicy overrides the cluster-wide failure policy.
 	FailurePolicy string `yaml:"failurePolicy,omitempty"`
+	// Keys, when set, are the public keys signatures and verdict attestations must
+	// verify against in the requests this entry matches, instead of the cluster-wide
+	// keys: a team's namespaces trust the team's key only.
+	Keys []string `yaml:"keys,omitempty"`
 }
 
 // LabelSelector is a Kubernetes label selector: every matchLabels pair and every
@@ -138,6 +142,15 @@ func (f *File) AdmissionKeyRefs() []string {
 		return f.resolveAll(f.Admission.Keys)
 	}
 	return f.KeyRefs()
+}
+
+// AdmissionNamespaceKeyRefs returns admission.namespaces[i].keys resolved against the
+// file's directory; nil when the entry names none (the cluster-wide keys apply).
+func (f *File) AdmissionNamespaceKeyRefs(i int) []string {
+	if i < 0 || i >= len(f.Admission.Namespaces) {
+		return nil
+	}
+	return f.resolveAll(f.Admission.Namespaces[i].Keys)
 }
 
 func (d *decoder) admission(n *yaml.Node, a *Admission) error {
@@ -259,11 +272,13 @@ func (d *decoder) admissionNamespace(n *yaml.Node, where string) (AdmissionNames
 	if n.Kind != yaml.MappingNode {
 		return ns, d.errf(n, "%s: want a mapping with namespaces, namespaceSelector or labelSelector, got %s", where, describe(n))
 	}
-	keys := []string{"namespaces", "namespaceSelector", "labelSelector", "require", "failurePolicy"}
+	keys := []string{"namespaces", "namespaceSelector", "labelSelector", "require", "failurePolicy", "keys"}
 	err := d.mapping(n, where, keys, func(key string, _, v *yaml.Node) error {
 		at := where + "." + key
 		var err error
 		switch key {
+		case "keys":
+			ns.Keys, err = d.strings(v, at, nonEmpty)
 		case "namespaces":
 			ns.Namespaces, err = d.strings(v, at, validNamespacePattern)
 		case "namespaceSelector":

@@ -29,7 +29,7 @@ func TestParseAdmission(t *testing.T) {
 		Timeout:       Duration(3 * time.Second),
 		Namespaces: []AdmissionNamespace{
 			{Namespaces: []string{"legacy", "team-*"}, Require: &AdmissionRequire{Checks: &AdmissionChecks{PSS: "baseline"}},
-				FailurePolicy: "open"},
+				FailurePolicy: "open", Keys: []string{"./keys/team.pub"}},
 			{NamespaceSelector: &LabelSelector{MatchLabels: map[string]string{"charter.dev/tier": "batch"},
 				MatchExpressions: []LabelRequirement{{Key: "env", Operator: "In", Values: []string{"dev", "test"}}}},
 				LabelSelector: &LabelSelector{MatchExpressions: []LabelRequirement{{Key: "app", Operator: "Exists"}}},
@@ -45,6 +45,12 @@ func TestParseAdmission(t *testing.T) {
 	}
 	if got := f.AdmissionKeyRefs(); len(got) != 1 || got[0] != filepath.Join("testdata", "admission.pub") {
 		t.Errorf("AdmissionKeyRefs = %v", got)
+	}
+	if got := f.AdmissionNamespaceKeyRefs(0); len(got) != 1 || got[0] != filepath.Join("testdata", "keys", "team.pub") {
+		t.Errorf("AdmissionNamespaceKeyRefs(0) = %v", got)
+	}
+	if got := f.AdmissionNamespaceKeyRefs(1); got != nil {
+		t.Errorf("AdmissionNamespaceKeyRefs(1) = %v, want none (the cluster-wide keys apply)", got)
 	}
 	f.Admission.Keys = nil
 	if got := f.AdmissionKeyRefs(); len(got) != 1 || got[0] != filepath.Join("testdata", "cosign.pub") {
@@ -67,6 +73,8 @@ func TestParseAdmissionErrors(t *testing.T) {
 		{"verdict age", "admission: {require: {verdict: {maxAge: 7 days}}}", "is not an age"},
 		{"verdict type", "admission: {require: {verdict: {type: sbom}}}", "admission.require.verdict.type"},
 		{"namespace matches nothing", "admission: {namespaces: [{failurePolicy: open}]}", "admission.namespaces[0]: matches nothing"},
+		{"namespace empty key", "admission: {namespaces: [{namespaces: [a], keys: ['']}]}", "admission.namespaces[0].keys"},
+		{"namespace keys not a list", "admission: {namespaces: [{namespaces: [a], keys: {a: b}}]}", "admission.namespaces[0].keys"},
 		{"namespace name", "admission: {namespaces: [{namespaces: [Kube_System]}]}", "is not a namespace name or pattern"},
 		{"namespace scalar", "admission: {namespaces: [legacy]}", "admission.namespaces[0]: want a mapping"},
 		{"label key", "admission: {namespaces: [{namespaceSelector: {matchLabels: {'a b': x}}}]}", "is not a label key"},

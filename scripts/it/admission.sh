@@ -7,13 +7,16 @@
 #   - a signed, hardened pod is admitted; /mutate pins its tag to the verified digest
 #   - an unsigned image, a :latest tag, root, a Docker socket mount are denied, each with
 #     the reason and the fix
+#   - a namespace with its own keys admits its team's image, which no other namespace
+#     does, and refuses an image signed with the cluster key
 #   - malformed input gets HTTP 400
 #   - the certificate is rotated on disk and the new one is served without a restart
 #   - with the registry down, an unchecked image is denied (fail closed) except in the
 #     namespace whose failure policy is open; cached verdicts still answer
 #   - /metrics, the audit log (one JSON line per decision, no secret), SIGTERM exits 0
 #   - --inventory: the admitted image, added to a SQLite inventory beforehand, is listed
-#     as running where it was admitted (the PostgreSQL path is in scripts/it/inventory.sh)
+#     as running where it was admitted (the PostgreSQL path is in scripts/it/inventory.sh);
+#     the team's image, never added, is listed by `inventory list --unrecorded`
 #
 #   scripts/it/admission.sh          # a missing tool skips, unless CI=true (then it fails)
 #   KEEP=1 scripts/it/admission.sh   # leave the scratch directory for a look afterwards
@@ -104,6 +107,10 @@ LATER=$(push shop/later:1.0) # signed, and first asked for while the registry is
 for img in "$SIGNED" "$LATEST" "$LATER"; do
   "$CHARTER" sign --key cosign.key --insecure-registry "$REG" "$img" >/dev/null
 done
+# the payments team signs with its own key, which counts in its namespaces only
+"$CHARTER" keygen --output-key-prefix payments >/dev/null
+PAYMENTS=$(push payments/api:1.0)
+"$CHARTER" sign --key payments.key --insecure-registry "$REG" "$PAYMENTS" >/dev/null
 
 # --- the webhook -----------------------------------------------------------------------
 cat >charter.yaml <<'YAML'
@@ -114,6 +121,7 @@ admission:
   timeout: 1s
   namespaces:
     - { namespaces: [legacy], failurePolicy: open }
+    - { namespaces: [payments], keys: [./payments.pub] }
 YAML
 SVC=charter-admission NS=charter-system
 "$CHARTER" admission certs --service $SVC --namespace $NS --out tls >cabundle 2>certs.log
@@ -177,6 +185,11 @@ review shop "$SIGNED" | post mutate | grep -o '"patch":"[^"]*"' | cut -d'"' -f4 
   | check "the patch replaces the tag with tag@digest" '"op":"replace"' '"path":"/spec/containers/0/image"' "\"value\":\"$SIGNED@sha256:"
 review shop "$UNSIGNED" | post validate | check "unsigned image denied, with the fix" '"allowed":false' \
   "image $UNSIGNED is not signed by any key in charter.yaml signing.keys" "charter sign --key cosign.key $UNSIGNED"
+review payments "$PAYMENTS" | post validate | check "per-namespace keys: the team's image admitted in its namespace" '"allowed":true'
+review shop "$PAYMENTS" | post validate | check "per-namespace keys: the team's key counts nowhere else" '"allowed":false' \
+  "image $PAYMENTS is not signed by any key in charter.yaml signing.keys"
+review payments "$SIGNED" | post validate | check "per-namespace keys: the cluster key does not count there" '"allowed":false' \
+  "image $SIGNED is not signed by any key in charter.yaml admission.namespaces[1].keys"
 review shop "$LATEST" | post validate | check ":latest denied" '"allowed":false' 'MAN008' 'uses :latest'
 review shop "$SIGNED" '"seccompProfile":{"type":"RuntimeDefault"}' | post validate \
   | check "root denied" '"allowed":false' 'MAN003' 'runAsNonRoot'
@@ -215,7 +228,7 @@ review legacy "$LATER" | post validate | check "registry down: fail-open namespa
 kcurl "$URL/metrics" | check "metrics" 'charter_admission_decisions_total{decision="allow",endpoint="validate"}' \
   'charter_admission_decisions_total{decision="error",endpoint="validate"} 2' 'charter_admission_cache_total{result="hit"}' \
   'charter_admission_registry_errors_total' 'charter_admission_request_duration_seconds_bucket' \
-  'charter_admission_inventory_writes_total{result="ok"} 1' 'charter_admission_inventory_dropped_total 0'
+  'charter_admission_inventory_writes_total{result="ok"} 2' 'charter_admission_inventory_dropped_total 0'
 
 kill -TERM "$SERVE_PID"
 rc=0
@@ -224,9 +237,11 @@ SERVE_PID=
 echo "exit $rc" | check "SIGTERM: graceful exit 0" "exit 0"
 "$CHARTER" inventory list --db inventory.db | check "inventory: the admitted image runs where it was admitted" \
   "$SIGNED" 'it/shop/Pod/web (web)' '1 image(s)'
+"$CHARTER" inventory list --db inventory.db --unrecorded | check "inventory: the team's image, never added, is a blind spot" \
+  'it/payments/Pod/web (web)' '1 place(s) run an image that is not in the inventory'
 "$CHARTER" inventory prune --db inventory.db --unseen-for 1h | check "inventory prune: a place seen now stays" 'forgot 0 place(s)'
 lines=$(grep -c '"msg":"admission"' audit.log || true)
-echo "audit lines $lines" | check "one audit line per decision" "audit lines 13"
+echo "audit lines $lines" | check "one audit line per decision" "audit lines 16"
 if grep -q 'ghp_abcdefghij' audit.log serve.log; then
   FAILED=$((FAILED + 1)); echo "FAIL the audit log carries the pod's secret env value"
 else

@@ -64,7 +64,7 @@ type demo struct {
 }
 
 // demoStages are the stages --skip may name, in order.
-var demoStages = []string{"lint", "pack", "scan", "sbom", "sign", "profile", "runc"}
+var demoStages = []string{"lint", "pack", "scan", "sbom", "inventory", "sign", "profile", "runc"}
 
 func newDemoCmd(env Env) *cobra.Command {
 	var out string
@@ -79,6 +79,9 @@ func newDemoCmd(env Env) *cobra.Command {
 			"  scan     the image against the bundled OSV snapshot (a database of its own under\n" +
 			"           OUT/artifacts/cache: yours is not touched)\n" +
 			"  sbom     its CycloneDX SBOM\n" +
+			"  inventory  the image recorded in an inventory (OUT/artifacts/inventory.db) with where\n" +
+			"           it runs, then asked which images hold Go's standard library and which an\n" +
+			"           advisory affects\n" +
 			"  sign     a throwaway key pair, then sign, attest and verify the image in a registry\n" +
 			"           running inside the demo on 127.0.0.1\n" +
 			"  profile  its least-privilege runtime profile from examples/poster/charter.yaml\n" +
@@ -133,7 +136,7 @@ func (d *demo) run() error {
 		return fmt.Errorf("demo: %w", err)
 	}
 	start := time.Now()
-	stages := map[string]func(){"scan": d.scan, "sbom": d.sbom, "sign": d.signAndVerify, "profile": d.profile, "runc": d.runc}
+	stages := map[string]func(){"scan": d.scan, "sbom": d.sbom, "inventory": d.inventory, "sign": d.signAndVerify, "profile": d.profile, "runc": d.runc}
 	if !d.skip["lint"] {
 		d.lint()
 	}
@@ -370,6 +373,34 @@ func (d *demo) sbom() {
 		return
 	}
 	d.record("sbom", "written", file+" (CycloneDX 1.6; also attached to the image as a referrer)", false)
+}
+
+// inventory records the image and where it runs, then asks the questions the next
+// advisory raises: which images hold a package, and which an advisory affects (from its
+// OSV file, so the stage needs no vulnerability database).
+func (d *demo) inventory() {
+	d.header("inventory: which images hold what, and where they run")
+	db := filepath.Join(d.art, "inventory.db")
+	digest := d.packed.Images[0].Digest.String()
+	steps := []struct {
+		args []string
+		want int
+	}{
+		{[]string{"inventory", "add", "--db", db, d.ref}, 0},
+		{[]string{"inventory", "deployed", digest, "--db", db, "--cluster", "demo", "--namespace", "automation",
+			"--workload", "CronJob/poster", "--container", "poster"}, 0},
+		{[]string{"inventory", "query", "--db", db, "--ecosystem", "golang", "--name", "stdlib"}, 0},
+		{[]string{"inventory", "affected", "--db", db, filepath.Join(d.out, "osv", "GO-2025-3595.json")}, 0},
+	}
+	for _, s := range steps {
+		code, out := d.charter(s.args...)
+		d.show(out)
+		if code != s.want {
+			d.record("inventory", "FAILED", fmt.Sprintf("%s %s: exit %d, want %d", s.args[0], s.args[1], code, s.want), true)
+			return
+		}
+	}
+	d.record("inventory", "recorded", db+" (the image, its packages, where it runs; GO-2025-3595 affects none)", false)
 }
 
 // signAndVerify makes a key pair, pushes the image to a registry inside the demo, signs

@@ -148,6 +148,9 @@ func goPackages(bi *debug.BuildInfo) []Found {
 		if p.Version == "" {
 			p.Version = "(devel)"
 		}
+		if p.Name == "" { // a damaged record (a module or its replacement without a path)
+			return
+		}
 		out = append(out, Found{Package: p})
 	}
 	switch {
@@ -172,7 +175,7 @@ func goPackages(bi *debug.BuildInfo) []Found {
 		m := meta()
 		m["toolchain"] = bi.GoVersion
 		out = append(out, Found{Package: &Package{Name: "stdlib", Version: v, Ecosystem: Golang, Meta: m}})
-		if bi.Path == "cmd/go" {
+		if bi.Path == "cmd/go" && v != "go" {
 			// The go command itself: a Go toolchain installed in the image.
 			ver := strings.TrimPrefix(v, "go")
 			out = append(out, Found{Package: &Package{Name: "go", Version: ver, Ecosystem: Generic, Unmanaged: true,

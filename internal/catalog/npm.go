@@ -65,6 +65,9 @@ func parsePackageJSON(b []byte) *Package {
 	}
 	p := &Package{Ecosystem: NPM, Version: m.Version, Licenses: npmLicenses(m.License, m.Licenses)}
 	p.Namespace, p.Name = splitNPMName(m.Name)
+	if p.Name == "" { // "@scope/": a scope without a package
+		return nil
+	}
 	return p
 }
 
@@ -142,6 +145,9 @@ func parsePackageLock(b []byte) []Found {
 		}
 		p := &Package{Ecosystem: NPM, Version: version, Licenses: lic, Meta: map[string]string{"declared": "package-lock.json"}}
 		p.Namespace, p.Name = splitNPMName(name)
+		if p.Name == "" {
+			return
+		}
 		out = append(out, Found{Package: p})
 	}
 	if len(lock.Packages) > 0 {

@@ -186,6 +186,20 @@ func TestInventoryRecordsWhereAdmittedImagesRun(t *testing.T) {
 	}
 }
 
+// writtenPlaces stops the webhook, which writes what is queued, and returns every place
+// the inventory holds.
+func writtenPlaces(t *testing.T, f *fixture, store inventory.Store) []inventory.Deployment {
+	t.Helper()
+	if err := f.srv.Close(); err != nil {
+		t.Fatal(err)
+	}
+	deps, err := store.Deployments(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return deps
+}
+
 // TestInventoryRecordsContainers: each digest's place names the containers that run it,
 // and a later spec's containers replace an earlier one's.
 func TestInventoryRecordsContainers(t *testing.T) {
@@ -202,13 +216,7 @@ func TestInventoryRecordsContainers(t *testing.T) {
 	if resp := f.admit("/validate", withUID(reviewOf(t, hardenedPod(batch, web), podGVK, "shop"), "again")); !resp.Allowed {
 		t.Fatalf("denied: %s", message(resp))
 	}
-	if err := f.srv.Close(); err != nil {
-		t.Fatal(err)
-	}
-	deps, err := store.Deployments(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
+	deps := writtenPlaces(t, f, store)
 	got := map[string]string{}
 	for _, d := range deps {
 		got[d.Digest] = strings.Join(d.Containers, ",")
@@ -402,15 +410,9 @@ func TestInventoryRecordsPlatformImagesOfAnIndex(t *testing.T) {
 	if resp := f.admit("/validate", reviewOf(t, hardenedPod(ref), podGVK, "shop")); !resp.Allowed {
 		t.Fatalf("denied: %s", message(resp))
 	}
-	if err := f.srv.Close(); err != nil {
-		t.Fatal(err)
-	}
 	// Before any image is added, the place runs an image the inventory cannot answer
 	// for: the index (its platform images' places are the index's place).
-	deps, err := store.Deployments(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
+	deps := writtenPlaces(t, f, store)
 	indexDigest := f.digestOf(ref)
 	if missing := inventory.Unrecorded(nil, deps); len(missing) != 1 || missing[0].Digest != indexDigest || missing[0].Index != "" {
 		t.Errorf("unrecorded before any add: %+v, want the index's place alone", missing)

@@ -561,14 +561,50 @@ func encodeResults(w io.Writer, format string, doc resultsDoc, title string, aff
 	}
 	switch format {
 	case "json":
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		enc.SetEscapeHTML(false)
-		return enc.Encode(doc)
+		return writeJSONDoc(w, doc)
 	case "csv":
 		return resultsCSV(w, doc.Results)
 	}
 	return resultsTable(w, doc.Results, title, affected)
+}
+
+// writeJSONDoc writes v as indented JSON, with <, > and & as they are.
+func writeJSONDoc(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	return enc.Encode(v)
+}
+
+// writeCSV writes a header and rows, each cell made safe for spreadsheets (csvCell).
+func writeCSV(w io.Writer, header []string, rows [][]string) error {
+	cw := csv.NewWriter(w)
+	if err := cw.Write(header); err != nil {
+		return err
+	}
+	for _, row := range rows {
+		for i := range row {
+			row[i] = csvCell(row[i])
+		}
+		if err := cw.Write(row); err != nil {
+			return err
+		}
+	}
+	cw.Flush()
+	return cw.Error()
+}
+
+// writeTable writes a header and rows as aligned columns, control characters replaced.
+func writeTable(w io.Writer, header []string, rows [][]string) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, strings.Join(header, "\t"))
+	for _, row := range rows {
+		for i := range row {
+			row[i] = safeText(row[i])
+		}
+		fmt.Fprintln(tw, strings.Join(row, "\t"))
+	}
+	return tw.Flush()
 }
 
 func resultsTable(w io.Writer, res []inventory.Result, title string, affected bool) error {
@@ -660,22 +696,12 @@ func csvCell(s string) string {
 }
 
 func resultsCSV(w io.Writer, res []inventory.Result) error {
-	cw := csv.NewWriter(w)
-	if err := cw.Write([]string{"reference", "digest", "ecosystem", "package", "version", "fixed", "severity", "purl", "layer", "layer_index", "path", "deployments"}); err != nil {
-		return err
-	}
+	rows := make([][]string, 0, len(res))
 	for _, r := range res {
-		row := []string{r.Image.Reference, r.Image.Digest, r.Package.Ecosystem, r.Package.Name, r.Package.Version, r.Fixed, r.Severity,
-			r.Package.PURL, r.Layer, strconv.Itoa(r.Package.LayerIndex), r.Package.Path, whereText(r.Image.Deployments)}
-		for i := range row {
-			row[i] = csvCell(row[i])
-		}
-		if err := cw.Write(row); err != nil {
-			return err
-		}
+		rows = append(rows, []string{r.Image.Reference, r.Image.Digest, r.Package.Ecosystem, r.Package.Name, r.Package.Version, r.Fixed, r.Severity,
+			r.Package.PURL, r.Layer, strconv.Itoa(r.Package.LayerIndex), r.Package.Path, whereText(r.Image.Deployments)})
 	}
-	cw.Flush()
-	return cw.Error()
+	return writeCSV(w, []string{"reference", "digest", "ecosystem", "package", "version", "fixed", "severity", "purl", "layer", "layer_index", "path", "deployments"}, rows)
 }
 
 func newInventoryListCmd(env Env) *cobra.Command {
@@ -733,38 +759,24 @@ func encodeImages(w io.Writer, format string, imgs []inventory.Summary, unrecord
 		if unrecorded == nil {
 			unrecorded = []inventory.Deployment{}
 		}
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		enc.SetEscapeHTML(false)
-		return enc.Encode(struct {
+		return writeJSONDoc(w, struct {
 			Schema     string                 `json:"schema"`
 			Images     []inventory.Summary    `json:"images"`
 			Unrecorded []inventory.Deployment `json:"unrecorded"`
 		}{inventorySchema, imgs, unrecorded})
 	case "csv":
-		cw := csv.NewWriter(w)
-		_ = cw.Write([]string{"reference", "digest", "created", "added", "distro", "packages", "deployments"})
+		rows := make([][]string, 0, len(imgs))
 		for _, im := range imgs {
-			row := []string{im.Reference, im.Digest, timeText(im.Created), timeText(im.Added), im.Distro, strconv.Itoa(im.Packages), whereText(im.Deployments)}
-			for i := range row {
-				row[i] = csvCell(row[i])
-			}
-			_ = cw.Write(row)
+			rows = append(rows, []string{im.Reference, im.Digest, timeText(im.Created), timeText(im.Added), im.Distro, strconv.Itoa(im.Packages), whereText(im.Deployments)})
 		}
-		cw.Flush()
-		return cw.Error()
+		return writeCSV(w, []string{"reference", "digest", "created", "added", "distro", "packages", "deployments"}, rows)
 	}
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "IMAGE\tDIGEST\tCREATED\tADDED\tDISTRO\tPACKAGES\tRUNS IN")
+	rows := make([][]string, 0, len(imgs))
 	for _, im := range imgs {
-		row := []string{im.Reference, shortDigest(im.Digest), orDash(timeText(im.Created), "-"), timeText(im.Added), orDash(im.Distro, "-"),
-			strconv.Itoa(im.Packages), orDash(whereText(im.Deployments), "-")}
-		for i := range row {
-			row[i] = safeText(row[i])
-		}
-		fmt.Fprintln(tw, strings.Join(row, "\t"))
+		rows = append(rows, []string{im.Reference, shortDigest(im.Digest), orDash(timeText(im.Created), "-"), timeText(im.Added), orDash(im.Distro, "-"),
+			strconv.Itoa(im.Packages), orDash(whereText(im.Deployments), "-")})
 	}
-	if err := tw.Flush(); err != nil {
+	if err := writeTable(w, []string{"IMAGE", "DIGEST", "CREATED", "ADDED", "DISTRO", "PACKAGES", "RUNS IN"}, rows); err != nil {
 		return err
 	}
 	if _, err := fmt.Fprintf(w, "%d image(s)\n", len(imgs)); err != nil {
@@ -784,36 +796,22 @@ func encodeUnrecorded(w io.Writer, format string, deps []inventory.Deployment) e
 		if deps == nil {
 			deps = []inventory.Deployment{}
 		}
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		enc.SetEscapeHTML(false)
-		return enc.Encode(struct {
+		return writeJSONDoc(w, struct {
 			Schema     string                 `json:"schema"`
 			Unrecorded []inventory.Deployment `json:"unrecorded"`
 		}{inventorySchema, deps})
 	case "csv":
-		cw := csv.NewWriter(w)
-		_ = cw.Write([]string{"cluster", "namespace", "workload", "containers", "digest", "first_seen", "last_seen"})
+		rows := make([][]string, 0, len(deps))
 		for _, d := range deps {
-			row := []string{d.Cluster, d.Namespace, d.Workload, strings.Join(d.Containers, " "), d.Digest, timeText(d.FirstSeen), timeText(d.LastSeen)}
-			for i := range row {
-				row[i] = csvCell(row[i])
-			}
-			_ = cw.Write(row)
+			rows = append(rows, []string{d.Cluster, d.Namespace, d.Workload, strings.Join(d.Containers, " "), d.Digest, timeText(d.FirstSeen), timeText(d.LastSeen)})
 		}
-		cw.Flush()
-		return cw.Error()
+		return writeCSV(w, []string{"cluster", "namespace", "workload", "containers", "digest", "first_seen", "last_seen"}, rows)
 	}
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "RUNS IN\tDIGEST\tFIRST SEEN\tLAST SEEN")
+	rows := make([][]string, 0, len(deps))
 	for _, d := range deps {
-		row := []string{whereText([]inventory.Deployment{d}), d.Digest, timeText(d.FirstSeen), timeText(d.LastSeen)}
-		for i := range row {
-			row[i] = safeText(row[i])
-		}
-		fmt.Fprintln(tw, strings.Join(row, "\t"))
+		rows = append(rows, []string{whereText([]inventory.Deployment{d}), d.Digest, timeText(d.FirstSeen), timeText(d.LastSeen)})
 	}
-	if err := tw.Flush(); err != nil {
+	if err := writeTable(w, []string{"RUNS IN", "DIGEST", "FIRST SEEN", "LAST SEEN"}, rows); err != nil {
 		return err
 	}
 	msg := "every running image is in the inventory\n"

@@ -63,16 +63,18 @@ func (p *Profile) setUserNS(m *IDMap) error {
 	if err := m.check(); err != nil {
 		return fmt.Errorf("user namespace: %w", err)
 	}
-	for _, id := range []struct {
+	var host [2]uint64 // the process's user and group as the host sees them
+	for i, id := range []struct {
 		what string
 		v    int
 	}{{"user", p.User.UID}, {"group", p.User.GID}} {
-		if id.v < 0 || uint64(id.v) >= uint64(m.Size) {
+		if id.v < 0 || int64(id.v) >= int64(m.Size) {
 			return fmt.Errorf("user namespace %s maps container IDs 0 to %d, but the process's %s is %d: map more IDs", m, m.Size-1, id.what, id.v)
 		}
+		host[i] = uint64(m.HostID) + uint64(id.v) //nolint:gosec // G115: 0 <= id.v < m.Size, checked above
 	}
 	p.UserNS = m
 	p.note("user namespace: container IDs 0-%d are host IDs %d-%d; files of the root filesystem owned by IDs outside the mapping appear as nobody (65534) inside, so what the process must own needs chown to its mapped ID (%d:%d on the host)",
-		m.Size-1, m.HostID, uint64(m.HostID)+uint64(m.Size)-1, uint64(m.HostID)+uint64(p.User.UID), uint64(m.HostID)+uint64(p.User.GID))
+		m.Size-1, m.HostID, uint64(m.HostID)+uint64(m.Size)-1, host[0], host[1])
 	return nil
 }

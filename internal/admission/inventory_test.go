@@ -204,15 +204,15 @@ func writtenPlaces(t *testing.T, f *fixture, store inventory.Store) []inventory.
 // and a later spec's containers replace an earlier one's.
 func TestInventoryRecordsContainers(t *testing.T) {
 	store := openInventory(t)
-	now := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
-	f := newFixtureConfig(t, "", func(c *Config) { c.Inventory, c.Now = store, func() time.Time { return now } })
+	clock := &testClock{t: time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)}
+	f := newFixtureConfig(t, "", func(c *Config) { c.Inventory, c.Now = store, clock.now })
 	web := f.pushSigned("shop/web:1.0")
 	batch := f.pushSigned("shop/batch:1.0")
 	if resp := f.admit("/validate", reviewOf(t, hardenedPod(web, batch, web), podGVK, "shop")); !resp.Allowed {
 		t.Fatalf("denied: %s", message(resp))
 	}
 	// after the refresh interval the pod comes back with web in one container only
-	now = now.Add(DefaultInventoryRefresh + time.Minute)
+	clock.add(DefaultInventoryRefresh + time.Minute)
 	if resp := f.admit("/validate", withUID(reviewOf(t, hardenedPod(batch, web), podGVK, "shop"), "again")); !resp.Allowed {
 		t.Fatalf("denied: %s", message(resp))
 	}

@@ -44,10 +44,19 @@ func newProfileCmd(env Env) *cobra.Command {
 				return fmt.Errorf("unknown format %q (want %s)", format, strings.Join(profile.Formats, ", "))
 			}
 			var idMap *profile.IDMap
-			if userns != "" {
-				if format != "oci" {
-					return errors.New("--userns applies to --format oci (Docker maps users daemon-wide with userns-remap; Kubernetes with hostUsers: false)")
+			podUserNS := false
+			switch {
+			case userns == "":
+			case format == "kubernetes":
+				if userns != "auto" {
+					return errors.New("--userns: Kubernetes chooses the host IDs itself; write --userns auto (hostUsers: false)")
 				}
+				podUserNS = true
+			case format != "oci":
+				return errors.New("--userns applies to --format oci and kubernetes (Docker maps users daemon-wide, with userns-remap in daemon.json)")
+			case userns == "auto":
+				return errors.New("--userns auto: runc and crun do not choose host IDs; give them, as HOSTID[:SIZE] (see /etc/subuid)")
+			default:
 				m, err := profile.ParseIDMap(userns)
 				if err != nil {
 					return fmt.Errorf("--userns %w", err)
@@ -65,7 +74,7 @@ func newProfileCmd(env Env) *cobra.Command {
 				return err
 			}
 			defer func() { _ = img.Close() }()
-			p, err := profile.FromImage(cmd.Context(), img, pf, profile.Options{ImageName: imageName, SeccompDeny: deny, UserNS: idMap})
+			p, err := profile.FromImage(cmd.Context(), img, pf, profile.Options{ImageName: imageName, SeccompDeny: deny, UserNS: idMap, PodUserNS: podUserNS})
 			if err != nil {
 				return fmt.Errorf("%s: %w", args[0], err)
 			}
@@ -92,7 +101,7 @@ func newProfileCmd(env Env) *cobra.Command {
 	fl.StringSliceVar(&deny, "seccomp-deny", nil, "remove `SYSCALLS` (comma-separated) from the default seccomp allowlist")
 	fl.StringVar(&seccompPath, "seccomp-path", profile.DefaultSeccompPath, "where the docker and compose outputs expect the narrowed seccomp profile (`FILE`)")
 	fl.StringVar(&imageName, "image-name", "", "the image `REF` the outputs name (default: charter.yaml's image.name, else IMAGE's reference)")
-	fl.StringVar(&userns, "userns", "", "oci: run in a user namespace mapping container IDs 0… to host IDs `HOSTID[:SIZE]` (size 65536 by default)")
+	fl.StringVar(&userns, "userns", "", "run in a user namespace: oci maps container IDs 0… to host IDs `HOSTID[:SIZE]` (size 65536 by default); kubernetes takes auto (hostUsers: false)")
 	fl.StringVar(&platform, "platform", "", "pick `OS/ARCH[/VARIANT]` from a multi-platform image")
 	fl.StringArrayVar(&insecure, "insecure-registry", nil, "allow plain HTTP to `HOST[:PORT]` (repeatable)")
 	fl.BoolVar(&noCache, "no-cache", false, "read every layer again and write nothing to the layer cache")

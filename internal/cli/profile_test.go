@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -87,15 +88,18 @@ func TestProfileErrors(t *testing.T) {
 	})
 	vars := map[string]string{"CHARTER_CACHE_DIR": t.TempDir()}
 	cases := map[string][]string{
-		"format":        {"profile", ref, "--format", "helm"},
-		"root":          {"profile", ref, "--charter", filepath.Join(dir, "root.yaml")},
-		"typo":          {"profile", ref, "--charter", filepath.Join(dir, "typo.yaml")},
-		"ghost":         {"profile", ref, "--charter", filepath.Join(dir, "ghost.yaml")},
-		"image":         {"profile", "oci-dir:" + filepath.Join(dir, "nope")},
-		"syscall":       {"profile", ref, "--seccomp-deny", "Ptrace!"},
-		"userns docker": {"profile", ref, "--userns", "100000"},
-		"userns root":   {"profile", ref, "-o", "oci", "--userns", "0:65536"},
-		"userns small":  {"profile", ref, "-o", "oci", "--userns", "100000:100"},
+		"format":          {"profile", ref, "--format", "helm"},
+		"root":            {"profile", ref, "--charter", filepath.Join(dir, "root.yaml")},
+		"typo":            {"profile", ref, "--charter", filepath.Join(dir, "typo.yaml")},
+		"ghost":           {"profile", ref, "--charter", filepath.Join(dir, "ghost.yaml")},
+		"image":           {"profile", "oci-dir:" + filepath.Join(dir, "nope")},
+		"syscall":         {"profile", ref, "--seccomp-deny", "Ptrace!"},
+		"userns docker":   {"profile", ref, "--userns", "100000"},
+		"userns root":     {"profile", ref, "-o", "oci", "--userns", "0:65536"},
+		"userns small":    {"profile", ref, "-o", "oci", "--userns", "100000:100"},
+		"userns k8s ids":  {"profile", ref, "-o", "kubernetes", "--userns", "100000"},
+		"userns oci auto": {"profile", ref, "-o", "oci", "--userns", "auto"},
+		"userns compose":  {"profile", ref, "-o", "compose", "--userns", "auto"},
 	}
 	for name, args := range cases {
 		code, out, errOut := runWith(t, vars, args...)
@@ -182,13 +186,21 @@ func TestProfileOutputsLintClean(t *testing.T) {
 	ref := profileImage(t)
 	vars := map[string]string{"CHARTER_CACHE_DIR": t.TempDir()}
 	dir := t.TempDir()
-	for format, name := range map[string]string{"compose": "compose.yaml", "kubernetes": "deploy.yaml"} {
-		code, out, errOut := runWith(t, vars, "profile", ref, "--format", format, "--image-name", "registry.example.com/app:1")
+	for name, args := range map[string][]string{
+		"compose.yaml":       {"--format", "compose"},
+		"deploy.yaml":        {"--format", "kubernetes"},
+		"deploy-userns.yaml": {"--format", "kubernetes", "--userns", "auto"},
+	} {
+		format := args[1]
+		code, out, errOut := runWith(t, vars, append([]string{"profile", ref, "--image-name", "registry.example.com/app:1"}, args...)...)
 		if code != 0 {
 			t.Fatalf("%s: exit %d %s", format, code, errOut)
 		}
 		if !strings.Contains(out, "registry.example.com/app:1@sha256:") {
 			t.Errorf("%s: the image is not pinned by digest:\n%s", format, out)
+		}
+		if userns := slices.Contains(args, "--userns"); userns != strings.Contains(out, "hostUsers: false") {
+			t.Errorf("%s %v: hostUsers: false present %v, want %v:\n%s", format, args, !userns, userns, out)
 		}
 		path := filepath.Join(dir, name)
 		if err := os.WriteFile(path, []byte(out), 0o600); err != nil {

@@ -103,6 +103,7 @@ func (p *Profile) deployment() *appsv1.Deployment {
 			Template: corev1.PodTemplateSpec{
 				ObjectMeta: metav1.ObjectMeta{Labels: p.labels()},
 				Spec: corev1.PodSpec{
+					HostUsers:                    hostUsers(p.PodUserNS),
 					AutomountServiceAccountToken: &no,
 					SecurityContext: &corev1.PodSecurityContext{
 						RunAsNonRoot: &yes, RunAsUser: &uid, RunAsGroup: &gid, SeccompProfile: seccomp,
@@ -113,6 +114,16 @@ func (p *Profile) deployment() *appsv1.Deployment {
 			},
 		},
 	}
+}
+
+// hostUsers is the pod's hostUsers: false with a user namespace, else unset (the
+// default, the node's users).
+func hostUsers(userns bool) *bool {
+	if !userns {
+		return nil
+	}
+	no := false
+	return &no
 }
 
 func (p *Profile) networkPolicy() *networkingv1.NetworkPolicy {

@@ -46,6 +46,8 @@ type Profile struct {
 	Arch string
 	// UserNS is the user namespace the OCI output runs in; nil: none.
 	UserNS *IDMap
+	// PodUserNS sets hostUsers: false in the Kubernetes output.
+	PodUserNS bool
 	// Notes say which defaults were applied and what a runtime cannot express, one
 	// sentence each; the text outputs carry them as comments.
 	Notes []string
@@ -159,6 +161,9 @@ type Options struct {
 	Arch string
 	// UserNS, when set, runs the OCI output in a user namespace with this mapping.
 	UserNS *IDMap
+	// PodUserNS runs the Kubernetes output's pods in user namespaces of their own
+	// (hostUsers: false), the kubelet choosing the host IDs.
+	PodUserNS bool
 }
 
 // Build computes the profile for src under the charter file's runtime section (cf may
@@ -202,6 +207,9 @@ func Build(src Source, cf *policy.File, opts Options) (*Profile, error) {
 	p.setPorts(cfg.ExposedPorts)
 	p.setProcess(cfg)
 	if err := p.setUserNS(opts.UserNS); err != nil {
+		return nil, err
+	}
+	if err := p.setPodUserNS(opts.PodUserNS); err != nil {
 		return nil, err
 	}
 	return p, nil

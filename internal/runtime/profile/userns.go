@@ -54,6 +54,28 @@ func (m *IDMap) check() error {
 // String is the mapping as ParseIDMap reads it.
 func (m *IDMap) String() string { return fmt.Sprintf("%d:%d", m.HostID, m.Size) }
 
+// KubeletUserNSSize is how many IDs the kubelet maps into a pod's user namespace.
+const KubeletUserNSSize = 65536
+
+// setPodUserNS asks for a user namespace per pod (hostUsers: false). The kubelet maps
+// 65536 IDs, so the process's user and group must be below that.
+func (p *Profile) setPodUserNS(on bool) error {
+	if !on {
+		return nil
+	}
+	for _, id := range []struct {
+		what string
+		v    int
+	}{{"user", p.User.UID}, {"group", p.User.GID}} {
+		if id.v < 0 || id.v >= KubeletUserNSSize {
+			return fmt.Errorf("hostUsers: false maps container IDs 0 to %d, but the process's %s is %d", KubeletUserNSSize-1, id.what, id.v)
+		}
+	}
+	p.PodUserNS = true
+	p.note("hostUsers: false gives each pod a user namespace of its own (Kubernetes 1.33+, or 1.30+ with the UserNamespacesSupport feature gate; a runtime and kernel with idmapped mounts): its IDs are not the node's")
+	return nil
+}
+
 // setUserNS checks that the process's user and group are inside the mapping: an ID
 // outside it cannot be set in the namespace, and the runtime would refuse to start.
 func (p *Profile) setUserNS(m *IDMap) error {

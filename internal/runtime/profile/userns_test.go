@@ -83,3 +83,25 @@ func TestUserNamespace(t *testing.T) {
 		t.Errorf("a mapping onto the host's root: %v", err)
 	}
 }
+
+func TestPodUserNamespace(t *testing.T) {
+	for _, on := range []bool{false, true} {
+		p, err := Build(posterSource(t), loadCharter(t, "charter.yaml"), Options{Arch: "amd64", PodUserNS: on})
+		if err != nil {
+			t.Fatal(err)
+		}
+		k8s, err := p.Kubernetes()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := bytes.Contains(k8s, []byte("hostUsers: false")); got != on {
+			t.Errorf("PodUserNS %v: hostUsers: false in the manifest %v:\n%s", on, got, k8s)
+		}
+	}
+	src := posterSource(t)
+	src.Config.Config.User = "70000:70000"
+	_, err := Build(src, nil, Options{Arch: "amd64", PodUserNS: true})
+	if err == nil || !strings.Contains(err.Error(), "the process's user is 70000") {
+		t.Errorf("a user beyond the kubelet's 65536 IDs: %v", err)
+	}
+}

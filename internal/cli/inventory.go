@@ -233,13 +233,16 @@ func readForInventory(ctx context.Context, env Env, ref string, imf imageFlags) 
 	if err != nil {
 		return nil, err
 	}
-	return inventoryImage(ref, r.digest, r.created(), r.inv), nil
+	img := inventoryImage(ref, r.digest, r.created(), r.inv)
+	img.Index = r.index
+	return img, nil
 }
 
 // imageRead is what one walk of an image yields for the inventory and for diff.
 type imageRead struct {
 	ref      string
 	digest   string
+	index    string // the image index ref named, if any
 	config   *v1.ConfigFile
 	layers   []image.Layer
 	inv      *sbom.Inventory
@@ -285,7 +288,7 @@ func readImage(ctx context.Context, env Env, ref string, imf imageFlags, bars *l
 	if err != nil {
 		return nil, err
 	}
-	r := &imageRead{ref: ref, config: im.ConfigFile(), layers: im.Layers()}
+	r := &imageRead{ref: ref, index: im.IndexDigest(), config: im.ConfigFile(), layers: im.Layers()}
 	if d := im.Digest(); d.Hex != "" {
 		r.digest = d.String()
 	}
@@ -962,6 +965,8 @@ func (f *inventoryFlags) record(ctx context.Context, env Env, ref string, a *ana
 		return err
 	}
 	defer func() { _ = store.Close() }()
-	_, err = store.Add(ctx, inventoryImage(ref, a.target.Digest, a.created, a.inv))
+	img := inventoryImage(ref, a.target.Digest, a.created, a.inv)
+	img.Index = a.index
+	_, err = store.Add(ctx, img)
 	return err
 }

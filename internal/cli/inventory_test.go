@@ -17,8 +17,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/random"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/charterhq/charter/internal/diff"
 	"github.com/charterhq/charter/internal/imagecheck/imagetest"
@@ -556,5 +560,72 @@ func TestInventoryUnrecordedAndPrune(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &doc); code != 0 || err != nil || len(doc.Images) != 0 || len(doc.Unrecorded) != 1 ||
 		doc.Unrecorded[0].Digest != fresh || fmt.Sprint(doc.Unrecorded[0].Containers) != "[metrics web]" {
 		t.Errorf("list -o json after prune: exit %d %v\n%s", code, err, out)
+	}
+}
+
+// TestInventoryAddedThroughIndex: a multi-platform image added by its tag is recorded as
+// the platform image it picked, with the index it came through, so a place recorded
+// under the index's digest (what a pod spec pins) is where the platform image runs, and
+// no blind spot.
+func TestInventoryAddedThroughIndex(t *testing.T) {
+	host := testRegistryHost(t)
+	var idx v1.ImageIndex = empty.Index
+	for _, arch := range []string{"amd64", "arm64"} {
+		img, err := random.Image(64, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		idx = mutate.AppendManifests(idx, mutate.IndexAddendum{Add: img, Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: "linux", Architecture: arch}}})
+	}
+	r, err := name.ParseReference(host+"/multi:1", name.Insecure)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.WriteIndex(r, idx); err != nil {
+		t.Fatal(err)
+	}
+	indexDigest, err := idx.Digest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pushRandom(t, host+"/single:1")
+	db := filepath.Join(t.TempDir(), "inv.db")
+	vars := map[string]string{"CHARTER_CACHE_DIR": t.TempDir()}
+	inv := func(args ...string) (int, string, string) {
+		t.Helper()
+		return charterWith(t, vars, append(append([]string{"inventory"}, args...), "--db", db)...)
+	}
+	for _, ref := range []string{"registry:" + host + "/multi:1", "registry:" + host + "/single:1"} {
+		if code, _, stderr := inv("add", "--insecure-registry", host, "--platform", "linux/arm64", ref); code != 0 {
+			t.Fatalf("add %s: exit %d: %s", ref, code, stderr)
+		}
+	}
+	if code, _, stderr := inv("deployed", indexDigest.String(), "--cluster", "prod", "--namespace", "shop", "--workload", "Deployment/multi"); code != 0 {
+		t.Fatalf("deployed: exit %d: %s", code, stderr)
+	}
+	code, out, _ := inv("list", "-o", "json")
+	var doc struct {
+		Images []struct {
+			Reference   string `json:"reference"`
+			Digest      string `json:"digest"`
+			Index       string `json:"index"`
+			Deployments []struct {
+				Workload string `json:"workload"`
+			} `json:"deployments"`
+		} `json:"images"`
+		Unrecorded []json.RawMessage `json:"unrecorded"`
+	}
+	if err := json.Unmarshal([]byte(out), &doc); code != 0 || err != nil || len(doc.Images) != 2 || len(doc.Unrecorded) != 0 {
+		t.Fatalf("list: exit %d %v\n%s", code, err, out)
+	}
+	for _, im := range doc.Images {
+		multi := strings.Contains(im.Reference, "/multi:")
+		switch {
+		case multi && (im.Index != indexDigest.String() || im.Digest == indexDigest.String() || len(im.Deployments) != 1 ||
+			im.Deployments[0].Workload != "Deployment/multi"):
+			t.Errorf("the multi-platform image: %+v, want the arm64 image, its index %s, running in Deployment/multi", im, indexDigest)
+		case !multi && (im.Index != "" || len(im.Deployments) != 0):
+			t.Errorf("the single image: %+v, want no index and no place", im)
+		}
 	}
 }

@@ -113,6 +113,8 @@ type analysis struct {
 	warnings []string
 	// created is the image config's creation time; zero for SBOMs and dir:.
 	created time.Time
+	// index is the image index the reference named, when the image was picked from one.
+	index string
 }
 
 // analyzeOptions tune analyze.
@@ -183,6 +185,7 @@ func analyzeImage(ctx context.Context, env Env, ref string, o analyzeOptions) (*
 	if cfg := im.ConfigFile(); cfg != nil {
 		a.created = cfg.Created.Time
 	}
+	a.index = im.IndexDigest()
 	a.findings = imagecheck.Check(im, idx, o.sel.image)
 	if !o.sel.catalogs() {
 		return a, nil

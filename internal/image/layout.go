@@ -73,6 +73,9 @@ func (im *Image) fromLayout(s blobStore, tag string) error {
 	if err != nil {
 		return err
 	}
+	if desc.MediaType.IsIndex() {
+		im.index = desc.Digest
+	}
 	for depth := 0; desc.MediaType.IsIndex(); depth++ {
 		if depth == maxIndexDepth {
 			return newErr(ErrNotImage, im.ref, "", errors.New("indexes nested too deep"))

@@ -131,6 +131,7 @@ type Image struct {
 	ref       string
 	scheme    string
 	digest    v1.Hash
+	index     v1.Hash // the image index the reference named, when it named one
 	rawConfig []byte
 	config    *v1.ConfigFile
 	layers    []*Layer // metadata only
@@ -157,6 +158,15 @@ func (im *Image) Scheme() string { return im.scheme }
 
 // Digest is the manifest digest, zero when the source has none (docker-archive, dir:).
 func (im *Image) Digest() v1.Hash { return im.digest }
+
+// IndexDigest is the digest of the image index (multi-platform image) the reference
+// named and Digest's image was picked from; "" when the reference named an image.
+func (im *Image) IndexDigest() string {
+	if im.index.Hex == "" {
+		return ""
+	}
+	return im.index.String()
+}
 
 // ConfigFile is the parsed image config; nil for dir:.
 func (im *Image) ConfigFile() *v1.ConfigFile { return im.config }

@@ -49,6 +49,7 @@ func openRegistry(ctx context.Context, im *Image, ref string) error {
 		if err != nil {
 			return err
 		}
+		im.index = digest
 		d, err := remote.Get(r.Context().Digest(child.Digest.String()), rc.with(ctx)...)
 		if err != nil {
 			return rc.classify(err)

@@ -283,12 +283,20 @@ func TestMultiArch(t *testing.T) {
 	if _, err := layoutWriteIndex(dir, idx); err != nil {
 		t.Fatal(err)
 	}
+	idxDigest, err := idx.Digest()
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, ref := range []string{"registry:" + host + "/multi:v1", "oci-dir:" + dir} {
 		for platform, want := range map[string]string{"linux/amd64": "amd64", "linux/arm64": "arm64", "linux/arm64/v8": "arm64"} {
 			o := registryOptions(t, host)
 			o.Platform = platform
-			if got := archOf(t, mustOpen(t, ref, o)); got != want {
+			im := mustOpen(t, ref, o)
+			if got := archOf(t, im); got != want {
 				t.Errorf("%s --platform %s: got %s", ref, platform, got)
+			}
+			if strings.HasPrefix(ref, "registry:") && (im.IndexDigest() != idxDigest.String() || im.Digest() == idxDigest) {
+				t.Errorf("%s: index digest %q, image digest %s; want the index %s and a platform image", ref, im.IndexDigest(), im.Digest(), idxDigest)
 			}
 		}
 		o := registryOptions(t, host)

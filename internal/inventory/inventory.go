@@ -27,6 +27,10 @@ type Image struct {
 	// Reference is the reference the image was added by ("registry.example.com/api:3",
 	// "sbom:api.cdx.json"); adding the same digest again updates it.
 	Reference string `json:"reference"`
+	// Index is the digest of the image index (multi-platform image) the reference named,
+	// when the image was picked from one: places recorded under the index's digest (what
+	// a pod spec pins) are the image's places too.
+	Index string `json:"index,omitempty"`
 	// Created is the image's creation time from its config; zero when unknown.
 	Created time.Time `json:"created,omitzero"`
 	// Added is when the image was first recorded (set by Add when zero).
@@ -73,13 +77,15 @@ type Deployment struct {
 
 // Summary describes one recorded image without its packages.
 type Summary struct {
-	ID        int64     `json:"-"`
-	Digest    string    `json:"digest,omitempty"`
-	Reference string    `json:"reference"`
-	Created   time.Time `json:"created,omitzero"`
-	Added     time.Time `json:"added"`
-	Distro    string    `json:"distro,omitempty"`
-	Packages  int       `json:"packages"`
+	ID        int64  `json:"-"`
+	Digest    string `json:"digest,omitempty"`
+	Reference string `json:"reference"`
+	// Index is the image index the image was added through, if any.
+	Index    string    `json:"index,omitempty"`
+	Created  time.Time `json:"created,omitzero"`
+	Added    time.Time `json:"added"`
+	Distro   string    `json:"distro,omitempty"`
+	Packages int       `json:"packages"`
 	// Deployments are where the image runs, as recorded.
 	Deployments []Deployment `json:"deployments,omitempty"`
 }
@@ -153,15 +159,18 @@ type Store interface {
 var ErrSchemaTooNew = errors.New("inventory schema is newer than this charter understands")
 
 // Unrecorded returns the places that run an image the inventory cannot answer for: a
-// digest that is not among imgs, unless it is an image index whose platform image for
-// that place is (the webhook records an index with its platform images, and the
-// inventory holds platform images). Places recorded for a platform image through an
+// digest that is neither among imgs nor the index one of them was added through, unless
+// it is an image index whose platform image for that place is (the webhook records an
+// index with its platform images, and the inventory holds platform images). Places recorded for a platform image through an
 // index are represented by the index's place.
 func Unrecorded(imgs []Summary, deps []Deployment) []Deployment {
 	held := map[string]bool{}
 	for _, im := range imgs {
 		if im.Digest != "" {
 			held[im.Digest] = true
+		}
+		if im.Index != "" {
+			held[im.Index] = true
 		}
 	}
 	type at struct{ digest, cluster, namespace, workload string }

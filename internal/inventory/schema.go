@@ -87,12 +87,15 @@ var migrations = [][]string{
 			ALTER COLUMN src_key TYPE TEXT COLLATE "C"`,
 	},
 	{ // 3: a place's containers (comma-separated, as of its newest sighting that named
-		// them), and the image index a platform image's place was recorded through (what
+		// them), the image index a platform image's place was recorded through (what
 		// tells an index that runs and is covered by its platform images from one that is
-		// not in the inventory at all).
+		// not in the inventory at all), and the index an image was added through.
 		`ALTER TABLE deployments ADD COLUMN containers TEXT NOT NULL DEFAULT ''`,
 		`ALTER TABLE deployments ADD COLUMN via_index TEXT NOT NULL DEFAULT ''`,
 		`CREATE INDEX deployments_last_seen ON deployments (last_seen)`,
+		// the image index an image was read through, so that a place recorded under the
+		// index's digest (what a pod spec pins) finds the platform image
+		`ALTER TABLE images ADD COLUMN index_digest TEXT NOT NULL DEFAULT ''`,
 	},
 }
 

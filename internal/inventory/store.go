@@ -120,7 +120,7 @@ func (s *sqlStore) insertImagesBatch(ctx context.Context, tx *sql.Tx, imgs []*Im
 			c := img.Created.UTC()
 			created = &c
 		}
-		return []any{img.ident(), img.Digest, img.Reference, created, when.UTC(), img.Distro, len(img.Packages)}
+		return []any{img.ident(), img.Digest, img.Reference, created, when.UTC(), img.Distro, len(img.Packages), img.Index}
 	}
 	q, args := unnestInsert(imagesTable, len(fresh), row)
 	got := map[string]int64{}
@@ -137,8 +137,7 @@ func (s *sqlStore) insertImagesBatch(ctx context.Context, tx *sql.Tx, imgs []*Im
 			}
 			continue
 		}
-		if _, err := tx.ExecContext(ctx, s.d.bind(`UPDATE images SET reference = ? WHERE ident = ? AND (reference LIKE 'sbom:%' OR ? NOT LIKE 'sbom:%')`),
-			img.Reference, img.ident(), img.Reference); err != nil {
+		if err := s.updateImage(ctx, tx, img); err != nil {
 			return fmt.Errorf("recording image %s: %w", img.Reference, err)
 		}
 	}
@@ -199,18 +198,30 @@ func (s *sqlStore) insertImage(ctx context.Context, tx *sql.Tx, img *Image) (int
 		added = nowUTC()
 	}
 	var id int64
-	err := tx.QueryRowContext(ctx, s.d.bind(`INSERT INTO images (ident, digest, reference, created, added, distro, packages)
-		VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (ident) DO NOTHING RETURNING id`),
-		img.ident(), img.Digest, img.Reference, nullTime(img.Created), added.UTC(), img.Distro, len(img.Packages)).Scan(&id)
+	err := tx.QueryRowContext(ctx, s.d.bind(`INSERT INTO images (ident, digest, reference, created, added, distro, packages, index_digest)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (ident) DO NOTHING RETURNING id`),
+		img.ident(), img.Digest, img.Reference, nullTime(img.Created), added.UTC(), img.Distro, len(img.Packages), img.Index).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
-		_, err := tx.ExecContext(ctx, s.d.bind(`UPDATE images SET reference = ? WHERE ident = ? AND (reference LIKE 'sbom:%' OR ? NOT LIKE 'sbom:%')`),
-			img.Reference, img.ident(), img.Reference)
-		return 0, false, err
+		return 0, false, s.updateImage(ctx, tx, img)
 	}
 	if err != nil {
 		return 0, false, fmt.Errorf("recording image %s: %w", img.Reference, err)
 	}
 	return id, true, nil
+}
+
+// updateImage updates an image recorded before: its reference (an SBOM's "sbom:FILE"
+// never replaces an image reference) and the index it was added through, when known.
+func (s *sqlStore) updateImage(ctx context.Context, tx *sql.Tx, img *Image) error {
+	if _, err := tx.ExecContext(ctx, s.d.bind(`UPDATE images SET reference = ? WHERE ident = ? AND (reference LIKE 'sbom:%' OR ? NOT LIKE 'sbom:%')`),
+		img.Reference, img.ident(), img.Reference); err != nil {
+		return err
+	}
+	if img.Index == "" {
+		return nil
+	}
+	_, err := tx.ExecContext(ctx, s.d.bind(`UPDATE images SET index_digest = ? WHERE ident = ?`), img.Index, img.ident())
+	return err
 }
 
 func nullTime(t time.Time) sql.NullTime {
@@ -333,8 +344,8 @@ func unnestInsert(t table, n int, row func(int) []any) (string, []any) {
 }
 
 var (
-	imagesTable = table{name: "images", cols: []string{"ident", "digest", "reference", "created", "added", "distro", "packages"},
-		types: []string{"text", "text", "text", "timestamptz", "timestamptz", "text", "int"}, suffix: ` ON CONFLICT (ident) DO NOTHING`}
+	imagesTable = table{name: "images", cols: []string{"ident", "digest", "reference", "created", "added", "distro", "packages", "index_digest"},
+		types: []string{"text", "text", "text", "timestamptz", "timestamptz", "text", "int", "text"}, suffix: ` ON CONFLICT (ident) DO NOTHING`}
 	layersTable = table{name: "image_layers", cols: []string{"image_id", "idx", "diff_id"}, types: []string{"bigint", "int", "text"}}
 	linksTable  = table{name: "image_packages", cols: []string{"image_id", "component_id", "layer_index", "path"},
 		types: []string{"bigint", "bigint", "int", "text"}}
@@ -689,7 +700,7 @@ func (s *sqlStore) Hits(ctx context.Context, cands []Candidate) ([]Hit, error) {
 	per := min(s.d.maxParams, 500)
 	for start := 0; start < len(ids); start += per {
 		chunk := ids[start:min(start+per, len(ids))]
-		rows, err := s.db.QueryContext(ctx, s.d.bind(`SELECT i.id, i.digest, i.reference, i.created, i.added, i.distro, i.packages,
+		rows, err := s.db.QueryContext(ctx, s.d.bind(`SELECT i.id, i.digest, i.reference, i.index_digest, i.created, i.added, i.distro, i.packages,
 				p.component_id, p.layer_index, p.path, COALESCE(l.diff_id, '')
 			FROM image_packages p
 			JOIN images i ON i.id = p.image_id
@@ -702,7 +713,7 @@ func (s *sqlStore) Hits(ctx context.Context, cands []Candidate) ([]Hit, error) {
 			var h Hit
 			var cid int64
 			var created sql.NullTime
-			if err := rows.Scan(&h.Image.ID, &h.Image.Digest, &h.Image.Reference, &created, &h.Image.Added, &h.Image.Distro, &h.Image.Packages,
+			if err := rows.Scan(&h.Image.ID, &h.Image.Digest, &h.Image.Reference, &h.Image.Index, &created, &h.Image.Added, &h.Image.Distro, &h.Image.Packages,
 				&cid, &h.Package.LayerIndex, &h.Package.Path, &h.Layer); err != nil {
 				_ = rows.Close()
 				return nil, err
@@ -743,8 +754,10 @@ func lessHit(a, b *Hit) bool {
 func (s *sqlStore) attachDeployments(ctx context.Context, hits []Hit) error {
 	var digests []string
 	for i := range hits {
-		if hits[i].Image.Digest != "" {
-			digests = append(digests, hits[i].Image.Digest)
+		for _, d := range []string{hits[i].Image.Digest, hits[i].Image.Index} {
+			if d != "" {
+				digests = append(digests, d)
+			}
 		}
 	}
 	deps, err := s.deployments(ctx, digests)
@@ -752,9 +765,36 @@ func (s *sqlStore) attachDeployments(ctx context.Context, hits []Hit) error {
 		return err
 	}
 	for i := range hits {
-		hits[i].Image.Deployments = deps[hits[i].Image.Digest]
+		hits[i].Image.Deployments = placesOf(deps, &hits[i].Image)
 	}
 	return nil
+}
+
+// placesOf returns where an image runs: the places recorded under its digest, and those
+// recorded under the index it was added through that its own digest does not already
+// have (a script that records the index's digest, or the webhook when the registry did
+// not say which platform images the index holds).
+func placesOf(deps map[string][]Deployment, im *Summary) []Deployment {
+	if im.Digest == "" {
+		return nil
+	}
+	own := deps[im.Digest]
+	if im.Index == "" || len(deps[im.Index]) == 0 {
+		return own
+	}
+	type at struct{ cluster, namespace, workload string }
+	have := map[at]bool{}
+	for _, d := range own {
+		have[at{d.Cluster, d.Namespace, d.Workload}] = true
+	}
+	out := slices.Clone(own)
+	for _, d := range deps[im.Index] {
+		if d.Index == "" && !have[at{d.Cluster, d.Namespace, d.Workload}] {
+			out = append(out, d)
+		}
+	}
+	sortDeployments(out)
+	return out
 }
 
 // deployments returns the deployments of the given digests (every digest when nil).
@@ -847,7 +887,7 @@ func (s *sqlStore) PruneDeployments(ctx context.Context, before time.Time) (int,
 }
 
 func (s *sqlStore) Images(ctx context.Context) ([]Summary, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT id, digest, reference, created, added, distro, packages FROM images ORDER BY added DESC, reference, digest`)
+	rows, err := s.db.QueryContext(ctx, `SELECT id, digest, reference, index_digest, created, added, distro, packages FROM images ORDER BY added DESC, reference, digest`)
 	if err != nil {
 		return nil, err
 	}
@@ -855,7 +895,7 @@ func (s *sqlStore) Images(ctx context.Context) ([]Summary, error) {
 	for rows.Next() {
 		var sm Summary
 		var created sql.NullTime
-		if err := rows.Scan(&sm.ID, &sm.Digest, &sm.Reference, &created, &sm.Added, &sm.Distro, &sm.Packages); err != nil {
+		if err := rows.Scan(&sm.ID, &sm.Digest, &sm.Reference, &sm.Index, &created, &sm.Added, &sm.Distro, &sm.Packages); err != nil {
 			_ = rows.Close()
 			return nil, err
 		}
@@ -873,9 +913,7 @@ func (s *sqlStore) Images(ctx context.Context) ([]Summary, error) {
 		return nil, err
 	}
 	for i := range out {
-		if out[i].Digest != "" {
-			out[i].Deployments = deps[out[i].Digest]
-		}
+		out[i].Deployments = placesOf(deps, &out[i])
 	}
 	return out, nil
 }

@@ -89,6 +89,7 @@ func runSuite(t *testing.T, open func(testing.TB) (Store, string)) {
 		"Deployments":        testDeployments,
 		"DeploymentsBatch":   testDeploymentsBatch,
 		"PlacesAndPrune":     testPlacesAndPrune,
+		"AddedThroughIndex":  testAddedThroughIndex,
 		"Remove":             testRemove,
 		"SBOMWithoutDigest":  testSBOMWithoutDigest,
 		"SchemaTooNew":       testSchemaTooNew,
@@ -430,6 +431,52 @@ func testPlacesAndPrune(t *testing.T, s Store, _ string) {
 	}
 }
 
+// testAddedThroughIndex: an image added through an image index runs wherever the index's
+// digest was recorded (once per place, when its own digest was recorded there too), and
+// such places are not blind spots.
+func testAddedThroughIndex(t *testing.T, s Store, _ string) {
+	ctx := context.Background()
+	const index = "sha256:1dec000000000000000000000000000000000000000000000000000000000009"
+	if _, err := s.Add(ctx, &Image{Digest: digestA, Index: index, Reference: "api:1", Packages: []Package{maven("log4j-core", "2.14.1", 0)}}); err != nil {
+		t.Fatal(err)
+	}
+	// added again without the index (an SBOM of it, say): the index stays
+	if _, err := s.Add(ctx, &Image{Digest: digestA, Reference: "sbom:api.cdx.json"}); err != nil {
+		t.Fatal(err)
+	}
+	t1 := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
+	if err := s.RecordDeployments(ctx, []Deployment{
+		{Digest: index, Cluster: "prod", Namespace: "pay", Workload: "Deployment/api", LastSeen: t1},                   // a script knows the index only
+		{Digest: index, Cluster: "prod", Namespace: "web", Workload: "Deployment/front", LastSeen: t1},                 // the webhook: the index and ...
+		{Digest: digestA, Cluster: "prod", Namespace: "web", Workload: "Deployment/front", Index: index, LastSeen: t1}, // ... its platform image
+	}); err != nil {
+		t.Fatal(err)
+	}
+	imgs, err := s.Images(ctx)
+	if err != nil || len(imgs) != 1 {
+		t.Fatal(imgs, err)
+	}
+	var where []string
+	for _, d := range imgs[0].Deployments {
+		where = append(where, d.Namespace+"/"+d.Workload)
+	}
+	equal(t, "places", where, []string{"pay/Deployment/api", "web/Deployment/front"})
+	if imgs[0].Index != index || imgs[0].Reference != "api:1" {
+		t.Errorf("image %+v, want index %s and reference api:1", imgs[0], index)
+	}
+	res, err := Search(ctx, s, Query{Name: "log4j-core"})
+	if err != nil || len(res) != 1 || len(res[0].Image.Deployments) != 2 {
+		t.Fatalf("search: %+v, %v", res, err)
+	}
+	deps, err := s.Deployments(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if missing := Unrecorded(imgs, deps); len(missing) != 0 {
+		t.Errorf("unrecorded: %+v, want none (the index was added through its platform image)", missing)
+	}
+}
+
 func testRemove(t *testing.T, s Store, _ string) {
 	fleet(t, s)
 	ctx := context.Background()
@@ -535,8 +582,26 @@ func testMigrateFromV1(t *testing.T, s Store, _ string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := old.Add(ctx, &Image{Digest: digestA, Reference: "api:1", Packages: []Package{maven("log4j-core", "2.14.1", 0)}}); err != nil {
-		t.Fatal(err)
+	// what a charter of schema version 1 wrote: its columns only (ids clear of the
+	// identity sequences the adds below draw from)
+	v1 := old.(*sqlStore)
+	pkg := maven("log4j-core", "2.14.1", 0)
+	for _, q := range []struct {
+		sql  string
+		args []any
+	}{
+		{`INSERT INTO images (id, ident, digest, reference, added, distro, packages) VALUES (1000, ?, ?, 'api:1', ?, '', 1)`,
+			[]any{digestA, digestA, time.Now().UTC()}},
+		{`INSERT INTO components (id, ident, ecosystem, name, version, purl, src_name, src_version, name_key, src_key)
+			VALUES (1000, ?, ?, ?, ?, ?, '', '', ?, '')`,
+			[]any{componentIdent(&pkg), pkg.Ecosystem, pkg.Name, pkg.Version, pkg.PURL, NameKey(pkg.Name)}},
+		{`INSERT INTO image_packages (image_id, component_id, layer_index, path) VALUES (1000, 1000, 0, '')`, nil},
+		{`INSERT INTO deployments (digest, cluster, namespace, workload, first_seen, last_seen) VALUES (?, 'prod', 'pay', 'Deployment/api', ?, ?)`,
+			[]any{digestA, time.Now().UTC(), time.Now().UTC()}},
+	} {
+		if _, err := v1.db.ExecContext(ctx, v1.d.bind(q.sql), q.args...); err != nil {
+			t.Fatalf("%s: %v", q.sql, err)
+		}
 	}
 	if err := old.Close(); err != nil {
 		t.Fatal(err)
@@ -552,7 +617,8 @@ func testMigrateFromV1(t *testing.T, s Store, _ string) {
 		t.Fatalf("schema version %d, %v; want %d", version, err, len(migrations))
 	}
 	res, err := Search(ctx, cur, Query{Name: "log4j-core"})
-	if err != nil || len(res) != 1 || res[0].Image.Digest != digestA {
+	if err != nil || len(res) != 1 || res[0].Image.Digest != digestA || len(res[0].Image.Deployments) != 1 ||
+		res[0].Image.Deployments[0].Containers != nil || res[0].Image.Index != "" {
 		t.Fatalf("after the migration: %+v, %v", res, err)
 	}
 	if !ss.d.dollar {

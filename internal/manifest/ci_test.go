@@ -72,6 +72,32 @@ func TestComposeVariables(t *testing.T) {
 	}
 }
 
+// TestComposeLimits: MAN009 names what is missing, takes mem_limit/cpus, cpu_quota and
+// deploy.resources.limits, and points at the line of the limit that is written.
+func TestComposeLimits(t *testing.T) {
+	const svc = "services:\n  a:\n    image: a@sha256:0000000000000000000000000000000000000000000000000000000000000000\n"
+	for _, tc := range []struct {
+		name, yaml, want string
+	}{
+		{"none", svc, "compose.yaml:2 service/a MAN009 MEDIUM service a: no memory (mem_limit) or CPU (cpus) limit"},
+		{"memory only", svc + "    mem_limit: 256m\n", "compose.yaml:4 service/a MAN009 MEDIUM service a: no CPU (cpus) limit"},
+		{"cpu only", svc + "    cpus: 0.5\n", "compose.yaml:4 service/a MAN009 MEDIUM service a: no memory (mem_limit) limit"},
+		{"both", svc + "    mem_limit: 256m\n    cpus: 0.5\n", ""},
+		{"cpu quota", svc + "    mem_limit: 256m\n    cpu_quota: 50000\n", ""},
+		{"deploy", svc + "    deploy:\n      resources:\n        limits: { cpus: '0.5', memory: 256M }\n", ""},
+		{"deploy reservations only", svc + "    deploy:\n      resources:\n        reservations: { memory: 256M }\n", "compose.yaml:4 service/a MAN009"},
+	} {
+		res, err := LintCompose("compose.yaml", []byte(tc.yaml))
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		got := render(res.Findings)
+		if tc.want == "" && strings.Contains(got, "MAN009") || tc.want != "" && !strings.Contains(got, tc.want) {
+			t.Errorf("%s: want %q in\n%s", tc.name, tc.want, got)
+		}
+	}
+}
+
 func TestSniff(t *testing.T) {
 	for _, tc := range []struct {
 		in   string

@@ -160,6 +160,7 @@ func (c *composeCheck) service(s types.ServiceConfig) {
 		c.report(ruleHostNamespaces, c.line(key), "shares the host's namespaces: "+strings.Join(host, ", "))
 	}
 	c.volumes(s.Volumes)
+	c.limits(s)
 	if s.Build == nil && s.Image != "" {
 		if msg, sev := imageProblem(s.Image); msg != "" {
 			if raw := scalar(c.node, "image"); strings.Contains(raw, "$") {
@@ -171,6 +172,35 @@ func (c *composeCheck) service(s types.ServiceConfig) {
 		}
 	}
 	c.environment()
+}
+
+// limits reports a service with no memory or no CPU limit: mem_limit / cpus (or
+// cpu_quota), or deploy.resources.limits, which Compose applies to a single host too.
+func (c *composeCheck) limits(s types.ServiceConfig) {
+	mem, cpu := s.MemLimit > 0, s.CPUS > 0 || s.CPUQuota > 0
+	if d := s.Deploy; d != nil && d.Resources.Limits != nil {
+		mem = mem || d.Resources.Limits.MemoryBytes > 0
+		cpu = cpu || d.Resources.Limits.NanoCPUs > 0
+	}
+	var missing []string
+	if !mem {
+		missing = append(missing, "memory (mem_limit)")
+	}
+	if !cpu {
+		missing = append(missing, "CPU (cpus)")
+	}
+	if len(missing) == 0 {
+		return
+	}
+	line := c.keyLine
+	for _, key := range []string{"deploy", "mem_limit", "cpus"} {
+		if v, _ := child(c.node, key); v != nil {
+			line = c.line(key)
+			break
+		}
+	}
+	f := c.report(ruleLimits, line, "no "+strings.Join(missing, " or ")+" limit: one leak or busy loop starves the host's other containers")
+	f.Remediation = "Set mem_limit and cpus (or deploy.resources.limits.memory and .cpus) on every service: mem_limit: 256m, cpus: 0.5."
 }
 
 func (c *composeCheck) user(u string) {

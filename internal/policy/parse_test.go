@@ -498,8 +498,8 @@ func TestMarshalRoundTrip(t *testing.T) {
 	}
 }
 
-// normalize maps empty slices to nil: the canonical form omits empty lists, which mean
-// the same as absent ones everywhere in the schema.
+// normalize maps empty slices to nil, through pointers too: the canonical form omits
+// empty lists, which mean the same as absent ones everywhere in the schema.
 func normalize(f File) File {
 	v := reflect.ValueOf(&f).Elem()
 	normalizeValue(v)
@@ -508,6 +508,10 @@ func normalize(f File) File {
 
 func normalizeValue(v reflect.Value) {
 	switch v.Kind() {
+	case reflect.Pointer:
+		if !v.IsNil() {
+			normalizeValue(v.Elem())
+		}
 	case reflect.Struct:
 		for i := 0; i < v.NumField(); i++ {
 			if v.Field(i).CanSet() {

@@ -498,8 +498,9 @@ func TestMarshalRoundTrip(t *testing.T) {
 	}
 }
 
-// normalize maps empty slices to nil, through pointers too: the canonical form omits
-// empty lists, which mean the same as absent ones everywhere in the schema.
+// normalize maps empty slices and maps to nil, through pointers too: the canonical form
+// omits empty lists and mappings, which mean the same as absent ones everywhere in the
+// schema.
 func normalize(f File) File {
 	v := reflect.ValueOf(&f).Elem()
 	normalizeValue(v)
@@ -511,6 +512,10 @@ func normalizeValue(v reflect.Value) {
 	case reflect.Pointer:
 		if !v.IsNil() {
 			normalizeValue(v.Elem())
+		}
+	case reflect.Map:
+		if v.Len() == 0 && v.CanSet() {
+			v.Set(reflect.Zero(v.Type()))
 		}
 	case reflect.Struct:
 		for i := 0; i < v.NumField(); i++ {

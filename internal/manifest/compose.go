@@ -71,7 +71,14 @@ func loadCompose(path string, root *yaml.Node) (*types.Project, error) {
 	return proj, err
 }
 
-func loadComposeWith(path string, root *yaml.Node, value string) (*types.Project, error) {
+func loadComposeWith(path string, root *yaml.Node, value string) (proj *types.Project, err error) {
+	// The loader asserts the types of some fields it normalises (a null pid: panicked
+	// in compose-go v2.16.2): a file it cannot read is an error, never a crash.
+	defer func() {
+		if r := recover(); r != nil {
+			proj, err = nil, fmt.Errorf("the compose loader cannot read it (%v): look for a field left empty", r)
+		}
+	}()
 	var model map[string]any
 	if err := root.Decode(&model); err != nil {
 		return nil, yamlError(err)

@@ -732,11 +732,7 @@ func newInventoryListCmd(env Env) *cobra.Command {
 				return err
 			}
 			defer func() { _ = store.Close() }()
-			imgs, err := store.Images(cmd.Context())
-			if err != nil {
-				return err
-			}
-			deps, err := store.Deployments(cmd.Context())
+			imgs, deps, err := store.ImagesAndPlaces(cmd.Context())
 			if err != nil {
 				return err
 			}

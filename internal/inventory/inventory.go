@@ -143,6 +143,9 @@ type Store interface {
 	Hits(ctx context.Context, cands []Candidate) ([]Hit, error)
 	// Images lists the recorded images, newest first.
 	Images(ctx context.Context) ([]Summary, error)
+	// ImagesAndPlaces is Images and Deployments from one read of the places: what a
+	// listing that also shows the blind spots (Unrecorded) needs.
+	ImagesAndPlaces(ctx context.Context) ([]Summary, []Deployment, error)
 	// Deployments lists every recorded place, whether or not its image is in the
 	// inventory, ordered by cluster, namespace, workload and digest.
 	Deployments(ctx context.Context) ([]Deployment, error)

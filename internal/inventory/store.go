@@ -869,12 +869,17 @@ func (s *sqlStore) Deployments(ctx context.Context) ([]Deployment, error) {
 	if err != nil {
 		return nil, err
 	}
+	return flatten(byDigest), nil
+}
+
+// flatten lists the places of every digest in Deployments' order.
+func flatten(byDigest map[string][]Deployment) []Deployment {
 	var out []Deployment
 	for _, ds := range byDigest {
 		out = append(out, ds...)
 	}
 	sortDeployments(out)
-	return out, nil
+	return out
 }
 
 func (s *sqlStore) PruneDeployments(ctx context.Context, before time.Time) (int, error) {
@@ -887,9 +892,14 @@ func (s *sqlStore) PruneDeployments(ctx context.Context, before time.Time) (int,
 }
 
 func (s *sqlStore) Images(ctx context.Context) ([]Summary, error) {
+	imgs, _, err := s.ImagesAndPlaces(ctx)
+	return imgs, err
+}
+
+func (s *sqlStore) ImagesAndPlaces(ctx context.Context) ([]Summary, []Deployment, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT id, digest, reference, index_digest, created, added, distro, packages FROM images ORDER BY added DESC, reference, digest`)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var out []Summary
 	for rows.Next() {
@@ -897,7 +907,7 @@ func (s *sqlStore) Images(ctx context.Context) ([]Summary, error) {
 		var created sql.NullTime
 		if err := rows.Scan(&sm.ID, &sm.Digest, &sm.Reference, &sm.Index, &created, &sm.Added, &sm.Distro, &sm.Packages); err != nil {
 			_ = rows.Close()
-			return nil, err
+			return nil, nil, err
 		}
 		if created.Valid {
 			sm.Created = created.Time.UTC()
@@ -906,16 +916,16 @@ func (s *sqlStore) Images(ctx context.Context) ([]Summary, error) {
 		out = append(out, sm)
 	}
 	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	deps, err := s.deployments(ctx, nil)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	for i := range out {
 		out[i].Deployments = placesOf(deps, &out[i])
 	}
-	return out, nil
+	return out, flatten(deps), nil
 }
 
 func (s *sqlStore) Remove(ctx context.Context, ref string) (int, error) {

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -412,6 +413,10 @@ func testPlacesAndPrune(t *testing.T, s Store, _ string) {
 	imgs, err := s.Images(ctx)
 	if err != nil {
 		t.Fatal(err)
+	}
+	imgs2, deps2, err := s.ImagesAndPlaces(ctx)
+	if err != nil || !reflect.DeepEqual(imgs2, imgs) || !reflect.DeepEqual(deps2, deps) {
+		t.Errorf("ImagesAndPlaces differs from Images and Deployments (%v)", err)
 	}
 	var missing []string
 	for _, d := range Unrecorded(imgs, deps) {
